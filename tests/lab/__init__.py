@@ -1,0 +1,1 @@
+"""Censorship lab in Linux network namespaces for end-to-end tests (see harness.py)."""

@@ -1,0 +1,3 @@
+from vpnswitch.cli import main
+
+raise SystemExit(main())

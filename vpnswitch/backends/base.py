@@ -1,0 +1,127 @@
+"""The interface every backend implements, and what a backend gets from the runtime.
+
+A backend instance drives one profile. ``connect``/``disconnect``/``status``/``precheck`` may block (they
+run on worker threads with a timeout); ``liveness`` must be cheap and non-blocking (it runs every half
+second on the runtime thread: check a process handle, an in-memory state, an interface — no subprocess).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from vpnswitch.core.clock import Clock, SystemClock
+from vpnswitch.core.config import Profile
+from vpnswitch.core.model import RouteKind, Transport
+from vpnswitch.core.secrets import SecretStore
+from vpnswitch.system.runner import Runner
+
+StatusState = Literal["connected", "connecting", "disconnected", "error", "unknown"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """How traffic leaves through a profile: a tunnel interface, or a local proxy URL (socks5h://…)."""
+
+    kind: RouteKind
+    interface: str | None = None
+    proxy: str | None = None
+
+    def describe(self) -> str:
+        return f"interface {self.interface}" if self.kind == "tunnel" else f"proxy {self.proxy}"
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    state: StatusState
+    detail: str = ""
+    fatal: bool = False
+
+
+@dataclass
+class BackendContext:
+    """Every system touchpoint a backend may use, injected so tests can replace each."""
+
+    runner: Runner = field(default_factory=Runner)
+    secrets: SecretStore = field(default_factory=SecretStore)
+    clock: Clock = field(default_factory=SystemClock)
+    work_dir: Path = field(default_factory=lambda: Path("."))
+
+
+class Backend(ABC):
+    """Drives one profile of one kind of VPN software."""
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    route_kind: RouteKind = "tunnel"
+    # Whether the runtime should poll ``status`` (a subprocess) every few seconds as a liveness signal.
+    polls_status: bool = False
+    # Parameter names that hold no value in the config but a secret in the keyring.
+    secret_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, profile: Profile, context: BackendContext) -> None:
+        self.profile = profile
+        self.params: Mapping[str, Any] = profile.params
+        self.context = context
+
+    @classmethod
+    @abstractmethod
+    def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Problems with ``params`` as (key, problem) pairs; empty when they are fine."""
+
+    @abstractmethod
+    def connect(self, timeout: float) -> None:
+        """Bring the profile up; return once it says it is connected. On failure, leave nothing running."""
+
+    @abstractmethod
+    def disconnect(self, timeout: float) -> None:
+        """Take it down. Idempotent: disconnecting something that is down is fine."""
+
+    @abstractmethod
+    def status(self, timeout: float) -> BackendStatus:
+        """The backend's own view of its state."""
+
+    @abstractmethod
+    def route(self) -> Route:
+        """Where its traffic goes, for probes and the leak check."""
+
+    def transport(self) -> Transport:
+        """udp / tcp / obfuscated / proxy: lets the policy prefer a different kind after a DPI-style kill."""
+        return "proxy" if self.route_kind == "proxy" else "unknown"
+
+    def liveness(self) -> str | None:
+        """A reason when the profile is certainly down (its process died…), else None. Must not block."""
+        return None
+
+    def precheck(self, timeout: float) -> bool | None:
+        """Whether the profile looks usable without disturbing the active one; None when it cannot tell."""
+        return None
+
+    def close(self) -> None:
+        """Release resources (threads, sockets) when the profile is removed or the app quits."""
+
+
+def param_list(params: Mapping[str, Any], key: str, problems: list[tuple[str, str]], *, required: bool) -> None:
+    """Check that ``params[key]`` is a non-empty argv list of strings."""
+    value = params.get(key)
+    if value is None:
+        if required:
+            problems.append((key, "is required (a command as a list, e.g. [\"/usr/bin/myvpn\", \"up\"])"))
+        return
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        problems.append((key, "must be a command as a non-empty list of strings, e.g. [\"myvpn\", \"up\"]"))
+
+
+def unknown_params(params: Mapping[str, Any], allowed: tuple[str, ...]) -> list[tuple[str, str]]:
+    import difflib
+
+    problems = []
+    for key in params:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else f" (known: {', '.join(allowed)})"
+            problems.append((key, f"unknown parameter{hint}"))
+    return problems

@@ -1,0 +1,1 @@
+"""Qt-free core: configuration, the engine, health evaluation, history and secrets."""

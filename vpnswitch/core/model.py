@@ -1,0 +1,373 @@
+"""The engine's vocabulary: phases, events and actions as small immutable values.
+
+The engine turns (state, event, now) into (state, actions) and never does I/O itself; the runtime turns the
+actions into work and feeds the results back as events. ``gen`` (the connect generation) ties every
+result to the attempt that asked for it, so a late answer about an old attempt is recognised and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from vpnswitch.core.config import Timings
+
+RouteKind = Literal["tunnel", "proxy"]
+Transport = Literal["udp", "tcp", "obfuscated", "proxy", "unknown"]
+
+
+class Verdict(StrEnum):
+    UNKNOWN = "unknown"
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    FAILING = "failing"
+    DOWN = "down"
+    LEAKING = "leaking"
+    BLOCKED_TARGET = "blocked-target"
+
+
+class Outcome(StrEnum):
+    """What one probe round says about the active profile."""
+
+    OK = "ok"
+    DEGRADED = "degraded"  # some targets failed, but not in a pattern that means anything yet
+    DEAD = "dead"  # no target answered: the tunnel is not carrying traffic
+    BLOCKED_TARGET = "blocked-target"  # canaries answer but a must-reach site does not
+    LEAK = "leak"  # traffic would leave outside the tunnel
+
+
+# ------------------------------------------------------------------------------------------- evidence
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    url: str
+    role: str
+    ok: bool
+    status: int | None = None
+    latency_ms: float | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    targets: tuple[TargetResult, ...]
+    started: float
+    leak: str = ""  # why traffic would leak, when the egress check found it would
+
+    @property
+    def failed_urls(self) -> tuple[str, ...]:
+        return tuple(t.url for t in self.targets if not t.ok)
+
+
+# ---------------------------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    """What the engine knows of a profile: enough to rank it, nothing needed to drive it."""
+
+    name: str
+    backend: str
+    transport: Transport = "unknown"
+    route_kind: RouteKind = "tunnel"
+    enabled: bool = True
+    is_tor: bool = False
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    profiles: tuple[ProfileInfo, ...]
+    timings: Timings
+    auto_switch: bool = True
+    failback: bool = True
+    per_network_memory: bool = True
+    preference: str = "speed"
+
+    def profile(self, name: str) -> ProfileInfo | None:
+        return next((p for p in self.profiles if p.name == name), None)
+
+
+# ---------------------------------------------------------------------------------------------- phases
+
+
+@dataclass(frozen=True)
+class Idle:
+    name: str = "idle"
+
+
+@dataclass(frozen=True)
+class Connecting:
+    profile: str
+    since: float
+    name: str = "connecting"
+
+
+@dataclass(frozen=True)
+class Verifying:
+    profile: str
+    since: float
+    failed_rounds: int = 0
+    name: str = "verifying"
+
+
+@dataclass(frozen=True)
+class Connected:
+    profile: str
+    since: float
+    name: str = "connected"
+
+
+@dataclass(frozen=True)
+class Disconnecting:
+    """Taking ``profile`` down; ``then`` is connected next (a switch), or nothing."""
+
+    profile: str
+    then: str | None
+    since: float
+    name: str = "disconnecting"
+
+
+@dataclass(frozen=True)
+class Offline:
+    """The underlay is down: nothing is judged and nothing is switched until it returns."""
+
+    profile: str | None
+    since: float
+    tunnel_up: bool = True
+    name: str = "offline"
+
+
+@dataclass(frozen=True)
+class Exhausted:
+    since: float
+    name: str = "exhausted"
+
+
+@dataclass(frozen=True)
+class Error:
+    """Nothing can be tried without the user: every usable profile has a fatal error."""
+
+    profile: str | None
+    message: str
+    name: str = "error"
+
+
+Phase = Idle | Connecting | Verifying | Connected | Disconnecting | Offline | Exhausted | Error
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    until: float
+    strikes: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SwitchInfo:
+    """A switch in progress: where from, where to, why, and when trouble was first seen."""
+
+    from_profile: str | None
+    to_profile: str
+    reason: str
+    kind: str  # failover | failback | user | start | retry
+    trouble_since: float
+    detected_at: float
+
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class Start:
+    network: str | None = None
+    memory: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+@dataclass(frozen=True)
+class ConfigChanged:
+    config: EngineConfig
+
+
+@dataclass(frozen=True)
+class ConnectDone:
+    profile: str
+    gen: int
+    ok: bool
+    message: str = ""
+    fatal: bool = False
+
+
+@dataclass(frozen=True)
+class DisconnectDone:
+    profile: str
+    gen: int
+    ok: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RoundDone:
+    profile: str
+    gen: int
+    round_id: int
+    result: RoundResult
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    name: str
+    token: int = 0
+
+
+@dataclass(frozen=True)
+class HardFailure:
+    """The backend says the tunnel is gone, its process died, or its interface vanished."""
+
+    profile: str
+    gen: int
+    reason: str
+    since: float
+
+
+@dataclass(frozen=True)
+class StallSuspected:
+    """Bytes go out but nothing comes back: probe now instead of at the next scheduled round."""
+
+    profile: str
+    gen: int
+    since: float
+
+
+@dataclass(frozen=True)
+class TrafficBusy:
+    busy: bool
+
+
+@dataclass(frozen=True)
+class UnderlayDown:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class UnderlayUp:
+    network: str | None = None
+
+
+@dataclass(frozen=True)
+class Resumed:
+    gap: float
+
+
+@dataclass(frozen=True)
+class UserSwitch:
+    profile: str
+
+
+@dataclass(frozen=True)
+class UserPause:
+    pass
+
+
+@dataclass(frozen=True)
+class UserResume:
+    pass
+
+
+@dataclass(frozen=True)
+class UserCheck:
+    pass
+
+
+@dataclass(frozen=True)
+class UserClearError:
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class PrecheckDone:
+    profile: str
+    alive: bool | None  # None: the backend cannot tell without disrupting the active tunnel
+
+
+Event = (
+    Start | Stop | ConfigChanged | ConnectDone | DisconnectDone | RoundDone | TimerFired | HardFailure
+    | StallSuspected | TrafficBusy | UnderlayDown | UnderlayUp | Resumed | UserSwitch | UserPause | UserResume
+    | UserCheck | UserClearError | PrecheckDone
+)
+
+# --------------------------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class Connect:
+    profile: str
+    gen: int
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    profile: str
+    gen: int
+
+
+@dataclass(frozen=True)
+class Probe:
+    profile: str
+    gen: int
+    round_id: int
+
+
+@dataclass(frozen=True)
+class Precheck:
+    profile: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Watch this profile's liveness and traffic (None: watch nothing)."""
+
+    profile: str | None
+    gen: int
+
+
+@dataclass(frozen=True)
+class SetTimer:
+    name: str
+    at: float
+    token: int = 0
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True)
+class Notify:
+    kind: str  # switch | failure | error | recovered | info
+    title: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """One history entry; ``kind`` is state | verdict | switch | error | user."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Remember:
+    network: str
+    profile: str
+
+
+Action = Connect | Disconnect | Probe | Precheck | Watch | SetTimer | CancelTimer | Notify | Record | Remember

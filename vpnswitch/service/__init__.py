@@ -1,0 +1,1 @@
+"""Qt-free runtime: drives the engine, runs its actions, serves the control socket."""

@@ -1,0 +1,111 @@
+"""One running vpnswitch — the headless daemon or the engine inside the tray app.
+
+It wires the real system touchpoints (runner, probes, network sensors, keyring) to the runtime, runs it on
+its own thread, serves the control socket, and saves settings so that nothing the user wrote is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vpnswitch.backends import registry
+from vpnswitch.backends.base import Backend, BackendContext
+from vpnswitch.core import config as config_io
+from vpnswitch.core.clock import SystemClock
+from vpnswitch.core.config import Config, Profile
+from vpnswitch.core.history import HistoryLog
+from vpnswitch.core.paths import Paths, ensure_private_dir
+from vpnswitch.core.secrets import SecretStore
+from vpnswitch.service.control import ControlHandler
+from vpnswitch.service.ipc import ControlServer
+from vpnswitch.service.loop import ThreadedLoop
+from vpnswitch.service.runtime import MemoryStore, Runtime
+from vpnswitch.system import netinfo
+from vpnswitch.system.netinfo import Counters, Underlay
+from vpnswitch.system.probe import HttpProber
+from vpnswitch.system.runner import Runner
+
+log = logging.getLogger(__name__)
+
+
+class SystemSensors:
+    """The machine's real network state, read cheaply."""
+
+    def underlay(self, tunnels: frozenset[str]) -> Underlay:
+        return netinfo.underlay(tunnels)
+
+    def interface_up(self, name: str) -> bool | None:
+        return netinfo.interface_up(name)
+
+    def counters(self, name: str) -> Counters | None:
+        return netinfo.interface_counters(name)
+
+
+def load_or_default(paths: Paths) -> Config:
+    """The user's config; raises ConfigError/ConfigUnreadable (file untouched); defaults when there is none."""
+    loaded = config_io.load_config(paths.config_file, registry.CATALOG)
+    return loaded if loaded is not None else config_io.default_config()
+
+
+@dataclass
+class SaveResult:
+    kept_aside: Path | None
+
+
+class Instance:
+    def __init__(self, paths: Paths, config: Config, *, show_window: Callable[[], None] | None = None) -> None:
+        self.paths = paths
+        ensure_private_dir(paths.state_dir)
+        ensure_private_dir(paths.cache_dir)
+        self.clock = SystemClock()
+        self.loop = ThreadedLoop(self.clock)
+        self.history = HistoryLog(paths.history_file)
+        self.secrets = SecretStore()
+        self.context = BackendContext(runner=Runner(), secrets=self.secrets, clock=self.clock,
+                                      work_dir=paths.cache_dir)
+        self.prober = HttpProber()
+        self.runtime = Runtime(
+            config,
+            loop=self.loop,
+            backend_factory=self._create_backend,
+            prober=self.prober,
+            sensors=SystemSensors(),
+            clock=self.clock,
+            history=self.history,
+            memory=MemoryStore(paths.memory_file),
+        )
+        self.control = ControlServer(
+            paths.control_socket,
+            ControlHandler(self.runtime, self.history, reload_config=self.reload, show_window=show_window),
+        )
+
+    def _create_backend(self, profile: Profile) -> Backend:
+        return registry.create(profile, self.context)
+
+    def start(self) -> None:
+        """Claim the control socket first: a second instance must not touch the VPNs."""
+        self.control.start()
+        self.loop.start()
+        self.runtime.start()
+        log.info("vpnswitch started with %d profiles", len(self.runtime.config.profiles))
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self.control.stop()
+        if not self.runtime.stop(timeout):
+            log.warning("stopping took longer than %.0f s; some VPN may still be up", timeout)
+        self.loop.stop()
+        self.prober.close()
+
+    def reload(self) -> Config:
+        return load_or_default(self.paths)
+
+    def save_config(self, config: Config) -> SaveResult:
+        """Write settings atomically and apply them now. A broken old file is kept aside, never lost."""
+        aside = config_io.save_config(self.paths.config_file, config, registry.CATALOG)
+        if aside is not None:
+            log.warning("the old, unreadable configuration was kept as %s", aside)
+        self.runtime.apply_config(config)
+        return SaveResult(aside)

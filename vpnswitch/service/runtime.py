@@ -1,0 +1,576 @@
+"""The runtime: owns the engine state, turns its actions into work, feeds results back as events.
+
+All state lives on the loop thread. Public methods are safe from any thread: they post to the loop.
+Subscribers receive immutable snapshots (on the loop thread — a GUI must hop to its own thread).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from vpnswitch.backends.base import Backend, BackendStatus, Route
+from vpnswitch.core import engine
+from vpnswitch.core.clock import Clock
+from vpnswitch.core.config import Config, ProbeTarget, Profile, atomic_write_private
+from vpnswitch.core.engine import EngineState
+from vpnswitch.core.errors import BackendError, VpnSwitchError
+from vpnswitch.core.history import HistoryLog, iso
+from vpnswitch.core.model import (
+    Action,
+    CancelTimer,
+    ConfigChanged,
+    Connect,
+    ConnectDone,
+    Disconnect,
+    DisconnectDone,
+    EngineConfig,
+    Event,
+    HardFailure,
+    Notify,
+    Precheck,
+    PrecheckDone,
+    Probe,
+    ProfileInfo,
+    Record,
+    Remember,
+    Resumed,
+    RoundDone,
+    RoundResult,
+    SetTimer,
+    StallSuspected,
+    Start,
+    Stop,
+    TargetResult,
+    TimerFired,
+    TrafficBusy,
+    UnderlayDown,
+    UnderlayUp,
+    UserCheck,
+    UserPause,
+    UserResume,
+    UserSwitch,
+    Watch,
+)
+from vpnswitch.service.loop import Loop
+from vpnswitch.service.monitors import SleepDetector, StallDetector
+from vpnswitch.service.snapshot import EMPTY, ProfileStatus, Snapshot, TargetStatus
+from vpnswitch.system.netinfo import Counters, Underlay
+
+log = logging.getLogger(__name__)
+
+STATUS_POLL_INTERVAL = 2.0
+
+
+class Prober(Protocol):
+    def run_round(self, route: Route, targets: tuple[ProbeTarget, ...], timeout: float, started: float
+                  ) -> RoundResult: ...
+
+
+class Sensors(Protocol):
+    """Cheap reads of the machine's network state (netinfo in production, fakes in tests)."""
+
+    def underlay(self, tunnels: frozenset[str]) -> Underlay: ...
+
+    def interface_up(self, name: str) -> bool | None: ...
+
+    def counters(self, name: str) -> Counters | None: ...
+
+
+class MemoryStore:
+    """Per-network memory of the last profile that worked, kept across restarts."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, str]:
+        if self.path is None:
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def save(self, memory: dict[str, str]) -> None:
+        if self.path is None:
+            return
+        try:
+            atomic_write_private(self.path, json.dumps(memory, indent=1).encode())
+        except OSError as exc:
+            log.warning("cannot save network memory: %s", exc.strerror)
+
+
+@dataclass
+class CheckReport:
+    active: str | None
+    verdict: str
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    message: str = ""
+
+
+@dataclass
+class _Watched:
+    profile: str
+    gen: int
+    route: Route | None
+    reported: bool = False
+    status_polling: bool = False
+
+
+BackendFactory = Callable[[Profile], Backend]
+
+
+class Runtime:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        loop: Loop,
+        backend_factory: BackendFactory,
+        prober: Prober,
+        sensors: Sensors,
+        clock: Clock,
+        history: HistoryLog | None = None,
+        memory: MemoryStore | None = None,
+        seed: int = 0x5EED,
+    ) -> None:
+        self._loop = loop
+        self._backend_factory = backend_factory
+        self._prober = prober
+        self._sensors = sensors
+        self._clock = clock
+        self._history = history
+        self._memory = memory or MemoryStore(None)
+        self._config = config
+        self._backends: dict[str, Backend] = {}
+        self._broken: dict[str, str] = {}
+        self._state: EngineState = engine.initial_state(self._engine_config(config), seed=seed)
+        self._snapshot = EMPTY
+        self._subscribers: list[Callable[[Snapshot], None]] = []
+        self._notify_subscribers: list[Callable[[str, str, str], None]] = []
+        self._watched: _Watched | None = None
+        self._stall = StallDetector(config.timings.stall_seconds, config.timings.failback_max_rate_kbps)
+        self._sleep = SleepDetector()
+        self._underlay: Underlay | None = None
+        self._ticks = 0
+        self._round_latency: dict[str, float] = {}
+        self._check_waiters: list[Future[CheckReport]] = []
+        self._stopped = threading.Event()
+        self._stopping = False
+        self._inflight = 0  # connect/disconnect calls still running
+
+    # ------------------------------------------------------------------------------------- public API
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
+        self._subscribers.append(callback)
+
+    def on_notify(self, callback: Callable[[str, str, str], None]) -> None:
+        """``callback(kind, title, message)`` for each notification the engine asks for."""
+        self._notify_subscribers.append(callback)
+
+    def start(self) -> None:
+        self._loop.call_soon(self._start)
+
+    def post(self, event: Event) -> None:
+        self._loop.call_soon(lambda: self._handle(event))
+
+    def switch(self, profile: str) -> None:
+        if self._config.profile(profile) is None:
+            raise KeyError(profile)
+        self.post(UserSwitch(profile))
+
+    def pause(self) -> None:
+        self.post(UserPause())
+
+    def resume(self) -> None:
+        self.post(UserResume())
+
+    def check(self) -> Future[CheckReport]:
+        """Probe the active profile now; the future resolves with the round's results."""
+        future: Future[CheckReport] = Future()
+
+        def begin() -> None:
+            active = self._state.active
+            if active is None or self._state.phase.name not in ("connected", "verifying"):
+                future.set_result(CheckReport(active, str(self._state.verdict),
+                                              message=f"nothing to check: {self._state.state_name}"))
+                return
+            self._check_waiters.append(future)
+            self._handle(UserCheck())
+
+        self._loop.call_soon(begin)
+        return future
+
+    def apply_config(self, config: Config) -> None:
+        """Use new settings at once, without a restart."""
+        self._loop.call_soon(lambda: self._apply_config(config))
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        """Disconnect the active profile and stop; True when everything finished in time."""
+        done = threading.Event()
+
+        def begin() -> None:
+            self._stopping = True
+            self._handle(Stop())
+            self._wait_idle(done, self._clock.monotonic() + timeout)
+
+        self._loop.call_soon(begin)
+        finished = done.wait(timeout + 1.0)
+        self._loop.call_soon(self._close_backends)
+        self._stopped.set()
+        return finished
+
+    # ----------------------------------------------------------------------------------------- engine
+
+    def _engine_config(self, config: Config) -> EngineConfig:
+        infos = []
+        self._broken = {}
+        for profile in config.profiles:
+            transport: Any = "unknown"
+            route_kind: Any = "tunnel"
+            try:
+                backend = self._backend(profile)
+                transport, route_kind = backend.transport(), backend.route_kind
+            except Exception as exc:  # noqa: BLE001 - one broken profile must not stop the others
+                self._broken[profile.name] = str(exc)
+                log.warning("profile %s cannot be used: %s", profile.name, exc)
+            infos.append(ProfileInfo(profile.name, profile.backend, transport, route_kind, profile.enabled,
+                                     profile.backend == "tor"))
+        b = config.behaviour
+        return EngineConfig(tuple(infos), config.timings, b.auto_switch, b.failback, b.per_network_memory,
+                            b.preference)
+
+    def _backend(self, profile: Profile) -> Backend:
+        backend = self._backends.get(profile.name)
+        if backend is None or backend.profile != profile:
+            if backend is not None and profile.name != self._state_active():
+                backend.close()
+            backend = self._backend_factory(profile)
+            self._backends[profile.name] = backend
+        return backend
+
+    def _state_active(self) -> str | None:
+        state = getattr(self, "_state", None)
+        return state.active if state is not None else None
+
+    def _start(self) -> None:
+        self._underlay = self._sensors.underlay(frozenset())
+        memory = tuple(self._memory.load().items())
+        self._handle(Start(self._underlay.network if self._underlay.up else None, memory))
+        if not self._underlay.up:
+            self._handle(UnderlayDown(self._underlay.reason))
+        self._sleep.feed(self._clock.monotonic(), self._clock.boottime())
+        self._schedule_tick()
+
+    def _apply_config(self, config: Config) -> None:
+        self._config = config
+        self._stall = StallDetector(config.timings.stall_seconds, config.timings.failback_max_rate_kbps)
+        self._handle(ConfigChanged(self._engine_config(config)))
+
+    def _handle(self, event: Event) -> None:
+        now = self._clock.monotonic()
+        self._state, actions = engine.step(self._state, event, now)
+        for action in actions:
+            try:
+                self._execute(action, now)
+            except Exception:
+                log.exception("action %s failed", type(action).__name__)
+        self._publish()
+
+    # ---------------------------------------------------------------------------------------- actions
+
+    def _execute(self, action: Action, now: float) -> None:
+        t = self._config.timings
+        match action:
+            case Connect():
+                name, gen = action.profile, action.gen
+                self._run_backend(name, "connect", t.connect_timeout,
+                                  lambda r: ConnectDone(name, gen, r is None, *_failure(r)))
+            case Disconnect():
+                name, gen = action.profile, action.gen
+                self._run_backend(name, "disconnect", t.disconnect_timeout,
+                                  lambda r: DisconnectDone(name, gen, r is None, _failure(r)[0]))
+            case Probe():
+                self._probe(action.profile, action.gen, action.round_id, now)
+            case Precheck():
+                self._precheck(action.profile)
+            case Watch():
+                self._watch(action.profile, action.gen)
+            case SetTimer():
+                timer, token = action.name, action.token
+                self._loop.call_at(f"engine:{timer}", action.at, lambda: self._handle(TimerFired(timer, token)))
+            case CancelTimer():
+                self._loop.cancel(f"engine:{action.name}")
+            case Notify():
+                log.info("notify %s: %s — %s", action.kind, action.title, action.message)
+                for callback in list(self._notify_subscribers):
+                    callback(action.kind, action.title, action.message)
+            case Record():
+                if self._history is not None:
+                    self._history.append(action.kind, action.data)
+            case Remember():
+                memory = self._memory.load()
+                memory[action.network] = action.profile
+                self._memory.save(memory)
+
+    def _precheck(self, name: str) -> None:
+        backend = self._profile_backend(name)
+        if backend is None:
+            return
+        timeout = self._config.timings.verify_timeout
+        self._loop.run_task(lambda: backend.precheck(timeout), timeout + 1,
+                            lambda r: self._handle(PrecheckDone(name, r if isinstance(r, bool) else None)),
+                            f"precheck of {name}")
+
+    def _profile_backend(self, name: str) -> Backend | None:
+        profile = self._config.profile(name)
+        if profile is None:
+            return None
+        try:
+            return self._backend(profile)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _run_backend(self, name: str, verb: str, timeout: float, event: Callable[[BaseException | None], Event]
+                     ) -> None:
+        backend = self._profile_backend(name)
+        if backend is None:
+            reason = self._broken.get(name, f"profile {name} is not configured")
+            error = BackendError(reason, fatal=True)
+            self._loop.call_soon(lambda: self._handle(event(error)))
+            return
+        method = getattr(backend, verb)
+        log.info("%s %s", verb, name)
+
+        def done(result: Any) -> None:
+            self._inflight -= 1
+            error = result if isinstance(result, BaseException) else None
+            if error is not None:
+                log.warning("%s of %s failed: %s", verb, name, error)
+            if self._stopping and verb == "connect" and error is None:
+                # It came up after we were told to stop: take it down again, never leave a tunnel behind.
+                self._run_backend(name, "disconnect", self._config.timings.disconnect_timeout,
+                                  lambda r: DisconnectDone(name, -1, r is None))
+            self._handle(event(error))
+
+        self._inflight += 1
+        self._loop.run_task(lambda: method(timeout), timeout + 1.0, done, f"{verb} of {name}")
+
+    def _probe(self, name: str, gen: int, round_id: int, now: float) -> None:
+        backend = self._profile_backend(name)
+        targets = self._config.targets
+        timeout = self._config.timings.probe_timeout
+        if backend is None:
+            return
+        route = backend.route()
+        started = now
+
+        def done(result: Any) -> None:
+            if not isinstance(result, RoundResult):
+                error = "timed out" if isinstance(result, BaseException) else "no result"
+                result = RoundResult(tuple(TargetResult(t.url, t.role, False, None, None, error) for t in targets),
+                                     started)
+            ok = [r.latency_ms for r in result.targets if r.ok and r.latency_ms is not None]
+            if ok:
+                self._round_latency[name] = round(statistics.median(ok), 1)
+            self._handle(RoundDone(name, gen, round_id, result))
+            self._answer_checks(name, result)
+
+        self._loop.run_task(lambda: self._prober.run_round(route, targets, timeout, started),
+                            2 * timeout + 2.0, done, f"probe through {name}")
+
+    def _answer_checks(self, name: str, result: RoundResult) -> None:
+        waiters, self._check_waiters = self._check_waiters, []
+        report = CheckReport(name, str(self._state.verdict),
+                             [{"url": r.url, "role": r.role, "ok": r.ok, "status": r.status,
+                               "latency_ms": r.latency_ms, "error": r.error} for r in result.targets],
+                             result.leak)
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(report)
+
+    # --------------------------------------------------------------------------------------- monitors
+
+    def _watch(self, name: str | None, gen: int) -> None:
+        self._stall.reset()
+        if name is None:
+            self._watched = None
+            return
+        backend = self._profile_backend(name)
+        self._watched = _Watched(name, gen, backend.route() if backend else None)
+
+    def _schedule_tick(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._loop.call_at("monitor-tick", self._clock.monotonic() + self._config.timings.liveness_interval,
+                           self._tick)
+
+    def _tick(self) -> None:
+        """Every half second: sleep, underlay, liveness, stall. Only cheap reads here."""
+        self._ticks += 1
+        now = self._clock.monotonic()
+        try:
+            gap = self._sleep.feed(now, self._clock.boottime())
+            if gap is not None:
+                self._handle(Resumed(gap))
+            self._check_underlay(now)
+            self._check_watched(now)
+        finally:
+            self._schedule_tick()
+
+    def _check_underlay(self, now: float) -> None:
+        t = self._config.timings
+        every = max(1, round(t.underlay_interval / t.liveness_interval))
+        if self._ticks % every:
+            return
+        watched = self._watched
+        tunnels = frozenset({watched.route.interface} if watched and watched.route and watched.route.interface
+                            else set())
+        current = self._sensors.underlay(tunnels)
+        previous = self._underlay
+        self._underlay = current
+        if previous is None or previous.up != current.up or (current.up and previous.network != current.network):
+            self._handle(UnderlayUp(current.network) if current.up else UnderlayDown(current.reason))
+
+    def _check_watched(self, now: float) -> None:
+        watched = self._watched
+        if watched is None or watched.reported or self._state.gen != watched.gen:
+            return
+        backend = self._profile_backend(watched.profile)
+        reason = backend.liveness() if backend is not None else None
+        route = watched.route
+        if reason is None and route is not None and route.kind == "tunnel" and route.interface:
+            up = self._sensors.interface_up(route.interface)
+            if up is None:
+                reason = f"its interface {route.interface} disappeared"
+            elif up is False:
+                reason = f"its interface {route.interface} went down"
+            else:
+                counters = self._sensors.counters(route.interface)
+                if counters is not None:
+                    stall = self._stall.feed(now, counters)
+                    if self._stall.busy != self._state.busy:
+                        self._handle(TrafficBusy(self._stall.busy))
+                    if stall is not None:
+                        self._handle(StallSuspected(watched.profile, watched.gen, stall.since))
+        if reason is not None:
+            watched.reported = True
+            self._handle(HardFailure(watched.profile, watched.gen, reason, now))
+            return
+        if backend is not None and backend.polls_status and not watched.status_polling \
+                and self._ticks % max(1, round(STATUS_POLL_INTERVAL / self._config.timings.liveness_interval)) == 0:
+            self._poll_status(watched, backend)
+
+    def _poll_status(self, watched: _Watched, backend: Backend) -> None:
+        watched.status_polling = True
+        timeout = min(10.0, self._config.timings.probe_timeout * 2)
+
+        def done(result: Any) -> None:
+            watched.status_polling = False
+            if watched.reported or self._watched is not watched:
+                return
+            if isinstance(result, BackendStatus) and result.state in ("disconnected", "error"):
+                watched.reported = True
+                detail = f": {result.detail}" if result.detail else ""
+                self._handle(HardFailure(watched.profile, watched.gen, f"it reports {result.state}{detail}",
+                                         self._clock.monotonic()))
+
+        self._loop.run_task(lambda: backend.status(timeout), timeout + 1.0, done, f"status of {watched.profile}")
+
+    # --------------------------------------------------------------------------------------- publishing
+
+    def _publish(self) -> None:
+        snapshot = self._build_snapshot()
+        if snapshot == self._snapshot:
+            return
+        self._snapshot = snapshot
+        for callback in list(self._subscribers):
+            try:
+                callback(snapshot)
+            except Exception:
+                log.exception("snapshot subscriber failed")
+
+    def _build_snapshot(self) -> Snapshot:
+        s = self._state
+        now, wall = self._clock.monotonic(), self._clock.wall()
+        active = s.active
+        phase_name = s.phase.name
+        profiles = []
+        for p in self._config.profiles:
+            q = s.quarantine.get(p.name)
+            quarantined = q is not None and q.until > now
+            reason = ""
+            if not p.enabled:
+                state = "disabled"
+            elif p.name in self._broken:
+                state, reason = "error", self._broken[p.name]
+            elif p.name in s.errors:
+                state, reason = "error", s.errors[p.name]
+            elif p.name == active and phase_name in ("connected", "offline"):
+                state = "active"
+            elif p.name == active and phase_name in ("connecting", "verifying", "disconnecting"):
+                state = phase_name
+            elif quarantined:
+                assert q is not None
+                state, reason = "quarantined", q.reason
+            else:
+                state = "standby"
+            until = iso(wall + (q.until - now)) if quarantined and q is not None else None
+            profiles.append(ProfileStatus(p.name, p.backend, p.enabled, state, until, reason,
+                                          self._round_latency.get(p.name)))
+        targets: tuple[TargetStatus, ...] = ()
+        if s.last_result is not None:
+            targets = tuple(TargetStatus(r.url, r.role, r.ok, r.status, r.latency_ms, r.error)
+                            for r in s.last_result.targets)
+        last_check = iso(wall - (now - s.last_check_at)) if s.last_check_at is not None else None
+        message = s.phase.message if phase_name == "error" else ""  # type: ignore[union-attr]
+        return Snapshot(
+            state=s.state_name, active=active, verdict=str(s.verdict), paused=s.paused, holding=s.hold,
+            network=s.network, profiles=tuple(profiles), last_check=last_check, targets=targets,
+            message=message, auto_switch=s.config.auto_switch, preference=s.config.preference,
+        )
+
+    # ------------------------------------------------------------------------------------------ stopping
+
+    def _wait_idle(self, done: threading.Event, deadline: float) -> None:
+        """Poll (on the loop) until the engine has finished disconnecting, or the deadline passes."""
+        settled = self._state.phase.name in ("idle", "error", "exhausted") and self._inflight == 0
+        if settled or self._clock.monotonic() >= deadline:
+            done.set()
+            return
+        self._loop.call_at("stop-wait", self._clock.monotonic() + 0.05, lambda: self._wait_idle(done, deadline))
+
+    def _close_backends(self) -> None:
+        for backend in self._backends.values():
+            try:
+                backend.close()
+            except Exception:
+                log.exception("closing %s failed", backend.profile.name)
+        self._loop.cancel("monitor-tick")
+
+
+def _failure(error: BaseException | None) -> tuple[str, bool]:
+    """(message, fatal) for a failed backend call."""
+    if error is None:
+        return "", False
+    if isinstance(error, VpnSwitchError):
+        fatal = bool(getattr(error, "fatal", False))
+        return error.explain() if fatal else error.message, fatal
+    return f"{type(error).__name__}: {error}", False
+
+

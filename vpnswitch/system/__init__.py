@@ -1,0 +1,1 @@
+"""Qt-free system touchpoints: processes, network facts, probes."""

@@ -1,0 +1,172 @@
+"""Active probes: small HTTP(S) requests through exactly one profile's route.
+
+Through a tunnel, sockets are bound to the tunnel's source address (and, where allowed, to the device), so
+a probe can never succeed by leaking out of the underlay. Through a proxy, DNS is resolved by the proxy
+(socks5h), so a poisoned local resolver cannot fake a success either. The egress check asks the OS which
+interface ordinary traffic to each target would take.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from vpnswitch.backends.base import Route
+from vpnswitch.core.config import ProbeTarget
+from vpnswitch.core.model import RoundResult, TargetResult
+from vpnswitch.system import netinfo
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "Mozilla/5.0"  # a probe should look like any browser request, not announce itself
+SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+
+
+class _BoundAdapter(HTTPAdapter):
+    """Every connection leaves from ``source`` (and the device, where the OS lets us say so)."""
+
+    def __init__(self, source: str, device: str | None) -> None:
+        self._source = source
+        self._device = device
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self._source, 0)
+        options = list(kwargs.get("socket_options") or [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        if self._device and sys.platform.startswith("linux") and _can_bind_device(self._device):
+            options.append((socket.SOL_SOCKET, SO_BINDTODEVICE, self._device.encode()))
+        kwargs["socket_options"] = options
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _can_bind_device(device: str) -> bool:
+    """SO_BINDTODEVICE needs CAP_NET_RAW; find out once per device instead of failing every probe."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, device.encode())
+        return True
+    except OSError:
+        return False
+
+
+class RouteUnavailable(Exception):
+    pass
+
+
+def session_for(route: Route) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # never pick up a system proxy: the route decides where traffic goes
+    session.headers["User-Agent"] = USER_AGENT
+    if route.kind == "proxy":
+        session.proxies = {"http": route.proxy or "", "https": route.proxy or ""}
+        session.mount("http://", HTTPAdapter(max_retries=0))
+        session.mount("https://", HTTPAdapter(max_retries=0))
+        return session
+    source = netinfo.interface_ipv4(route.interface or "")
+    if source is None:
+        raise RouteUnavailable(f"interface {route.interface} has no IPv4 address")
+    adapter = _BoundAdapter(source, route.interface)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def probe_target(session: requests.Session, target: ProbeTarget, timeout: float) -> TargetResult:
+    started = time.monotonic()
+    try:
+        # GET, not HEAD: some sites answer HEAD differently. stream=True reads only the headers.
+        with session.get(target.url, timeout=(timeout, timeout), allow_redirects=False, stream=True) as response:
+            status = response.status_code
+    except requests.exceptions.RequestException as exc:
+        return TargetResult(target.url, target.role, False, None, None, _short_error(exc))
+    latency = (time.monotonic() - started) * 1000
+    ok = status in target.expect
+    return TargetResult(target.url, target.role, ok, status, round(latency, 1),
+                        "" if ok else f"unexpected status {status}")
+
+
+def _short_error(exc: Exception) -> str:
+    text = type(exc).__name__
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.ReadTimeout):
+        return "timed out"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "proxy refused"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS failed"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = str(exc)
+        for needle, label in (("reset", "connection reset"), ("refused", "connection refused"),
+                              ("Name or service", "name not resolved"), ("resolve", "name not resolved"),
+                              ("unreachable", "network unreachable")):
+            if needle in reason:
+                return label
+        return "connection failed"
+    return text
+
+
+def leak_check(route: Route, targets: Sequence[ProbeTarget]) -> str:
+    """Would ordinary traffic to the targets leave through this tunnel? '' when it would."""
+    if route.kind != "tunnel" or not route.interface:
+        return ""
+    for target in targets:
+        host = netinfo.host_of(target.url)
+        if not host:
+            continue
+        address = host if netinfo.is_ip(host) else _resolve(host)
+        if address is None:
+            continue
+        egress = netinfo.egress_interface(address)
+        if egress is not None and egress != route.interface:
+            return f"traffic to {host} would leave through {egress}, not {route.interface}"
+    return ""
+
+
+def _resolve(host: str) -> str | None:
+    """The address ordinary programs would use; the probe just looked the same name up, so this is cached."""
+    try:
+        infos = socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+    except OSError:
+        return None
+    return str(infos[0][4][0]) if infos else None
+
+
+class HttpProber:
+    """Runs one probe round: every target in parallel, each with its own deadline."""
+
+    def __init__(self, max_workers: int = 6, leak_checker: Callable[[Route, Sequence[ProbeTarget]], str] = leak_check):
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
+        self._leak_checker = leak_checker
+
+    def run_round(self, route: Route, targets: Sequence[ProbeTarget], timeout: float, started: float) -> RoundResult:
+        try:
+            session = session_for(route)
+        except RouteUnavailable as exc:
+            failed = tuple(TargetResult(t.url, t.role, False, None, None, str(exc)) for t in targets)
+            return RoundResult(failed, started)
+        try:
+            futures = [self._pool.submit(probe_target, session, t, timeout) for t in targets]
+            leak_future = self._pool.submit(self._leak_checker, route, targets)
+            # A hung DNS lookup is not covered by requests' timeouts: give up on the round's own deadline.
+            everything: list[Future[Any]] = [*futures, leak_future]
+            wait(everything, timeout=2 * timeout + 0.5)
+            results = []
+            for target, future in zip(targets, futures, strict=True):
+                if future.done() and future.exception() is None:
+                    results.append(future.result())
+                else:
+                    results.append(TargetResult(target.url, target.role, False, None, None, "timed out"))
+            leak = leak_future.result() if leak_future.done() and leak_future.exception() is None else ""
+            return RoundResult(tuple(results), started, leak)
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
