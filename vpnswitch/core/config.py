@@ -64,11 +64,11 @@ class Timings:
 
     probe_interval_min: float = 8.0
     probe_interval_max: float = 15.0
-    probe_timeout: float = 2.5
-    confirm_delay: float = 0.5
-    failure_rounds: int = 2
-    blocked_target_rounds: int = 4
-    stall_seconds: float = 2.0
+    probe_timeout: float = 2.0
+    confirm_delay: float = 0.4
+    failure_rounds: int = 3
+    blocked_target_rounds: int = 6
+    stall_seconds: float = 1.5
     liveness_interval: float = 0.5
     underlay_interval: float = 2.0
     connect_timeout: float = 45.0

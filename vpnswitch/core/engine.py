@@ -70,7 +70,6 @@ T_FAILBACK = "failback"
 
 FAILBACK_CHECK_EVERY = 60.0
 HISTORY_ROUNDS = 20
-MAX_ROUNDS_IN_FLIGHT = 2
 HEALTHY_RESETS_STRIKES_AFTER = 600.0
 
 
@@ -97,6 +96,7 @@ class EngineState:
     memory: Mapping[str, str] = field(default_factory=dict)
     switch: SwitchInfo | None = None
     seed: int = 0x5EED
+    burst: int = 0  # evidence rounds still to launch, staggered, after a stall
     last_check_at: float | None = None
     warned: str = ""  # the last "cannot switch" warning, so it is told once, not every round
 
@@ -158,7 +158,7 @@ def _timings(s: EngineState) -> Timings:
 def _reset_evidence(s: EngineState) -> EngineState:
     return replace(
         s, outcomes=(), last_result=None, verdict=Verdict.UNKNOWN, trouble_since=None,
-        rounds_in_flight=frozenset(), round_floor=s.round_seq,
+        rounds_in_flight=frozenset(), round_floor=s.round_seq, burst=0,
     )
 
 
@@ -172,7 +172,7 @@ def _schedule_probe(s: EngineState, now: float, out: _Out, delay: float | None =
 
 
 def _launch_round(s: EngineState, profile: str, out: _Out) -> EngineState:
-    if len(s.rounds_in_flight) >= MAX_ROUNDS_IN_FLIGHT:
+    if len(s.rounds_in_flight) >= max(2, _timings(s).failure_rounds):
         return s
     round_id = s.round_seq + 1
     out(Probe(profile, s.gen, round_id))
@@ -426,11 +426,13 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
                 return s
             if s.trouble_since is None:
                 s = replace(s, trouble_since=since)
+            if s.burst > 0:
+                return s  # already looking
             s = _launch_round(s, profile, out)
-            # The second evidence round starts shortly after the first rather than after it: a blocked
-            # tunnel makes every probe wait for its full timeout.
+            # The other evidence rounds start shortly after the first rather than after it: a blocked tunnel
+            # makes every probe wait for its full timeout.
             out(SetTimer(T_PROBE, now + _timings(s).confirm_delay, s.gen))
-            return s
+            return replace(s, burst=_timings(s).failure_rounds - 2)
 
         case TrafficBusy(busy=busy):
             return replace(s, busy=busy)
@@ -574,7 +576,7 @@ def _connected_round(s: EngineState, phase: Connected, result: RoundResult, now:
     if outcome is Outcome.OK:
         if s.verdict is not Verdict.HEALTHY and s.verdict is not Verdict.UNKNOWN:
             out(Record("verdict", {"profile": phase.profile, "verdict": "healthy"}))
-        s = replace(s, verdict=Verdict.HEALTHY, trouble_since=None, warned="")
+        s = replace(s, verdict=Verdict.HEALTHY, trouble_since=None, warned="", burst=0)
         q = s.quarantine.get(phase.profile)
         if q is not None and now - phase.since >= HEALTHY_RESETS_STRIKES_AFTER:
             s = replace(s, quarantine={k: v for k, v in s.quarantine.items() if k != phase.profile})
@@ -602,6 +604,9 @@ def _timer(s: EngineState, name: str, token: int, now: float, out: _Out) -> Engi
     if name == T_PROBE:
         if token != s.gen or not isinstance(phase, (Connected, Verifying)):
             return s
+        if s.burst > 0:
+            out(SetTimer(T_PROBE, now + _timings(s).confirm_delay, s.gen))
+            s = replace(s, burst=s.burst - 1)
         return _launch_round(s, phase.profile, out)
     if name == T_VERIFY:
         if token != s.gen or not isinstance(phase, Verifying):

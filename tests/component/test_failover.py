@@ -1,0 +1,220 @@
+"""The real Runtime (engine + monitors + actions) against a simulated world, in virtual time.
+
+Thirty simulated minutes take well under a second, and every run is the same run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.support.simruntime import Sim, make_config
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Sim:
+    s = Sim(tmp_path)
+    s.start()
+    s.until(lambda: s.connected_to("wg"), limit=10)
+    return s
+
+
+def test_hard_failure_is_detected_within_a_second_and_switched(sim: Sim) -> None:
+    sim.run(30)
+    sim.world.profile("wg").process_dead = True
+    detect = sim.until(lambda: sim.snap.state == "switching", limit=5)
+    assert detect <= 1.0
+    sim.until(lambda: sim.snap.state == "connected", limit=30)
+    assert sim.snap.active == "ovpn-udp"  # a process crash is not a DPI kill: plain order
+    [switch] = sim.switches()
+    assert "its process exited" in switch["reason"]
+    assert switch["outage_s"] <= 3.0
+
+
+def test_a_blocked_idle_tunnel_is_detected_by_probes(sim: Sim) -> None:
+    sim.run(60)
+    sim.world.profile("wg").blocked = True
+    outage = sim.until(lambda: sim.snap.state == "connected" and sim.snap.active != "wg", limit=60)
+    assert sim.snap.active == "ovpn-tcp"  # after a UDP tunnel stops carrying traffic, prefer TCP
+    assert outage <= 30
+    [switch] = sim.switches()
+    assert f"unreachable {sim.config.timings.failure_rounds} times in a row" in switch["reason"]
+    verdicts = [e for e in sim.history.entries(kinds={"verdict"}) if e.get("verdict") == "failing"]
+    assert len(verdicts) == 1
+
+
+def test_a_blocked_busy_tunnel_is_detected_within_five_seconds(sim: Sim) -> None:
+    sim.world.traffic_bps = 200_000
+    sim.run(60)
+    sim.world.profile("wg").blocked = True
+    detect = sim.until(lambda: sim.snap.state == "switching", limit=30)
+    assert detect <= 5.0, detect
+    sim.until(lambda: sim.snap.state == "connected", limit=30)
+    assert sim.switches()[0]["to"] == "ovpn-tcp"
+
+
+@pytest.mark.parametrize("loss", [0.10, 0.20])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_flaky_profile_is_not_switched_away_from(tmp_path: Path, loss: float, seed: int) -> None:
+    sim = Sim(tmp_path, seed=seed)
+    sim.world.profile("wg").loss = loss
+    sim.start()
+    sim.run(30 * 60)
+    assert sim.snap.active == "wg" and sim.snap.state == "connected"
+    assert sim.switches() == []
+    assert sim.prober.rounds > 100  # it really was probing all along
+    degraded = [e for e in sim.history.entries(kinds={"verdict"}) if e.get("verdict") == "degraded"]
+    assert degraded  # the losses were seen, and judged not to be a failure
+
+
+def test_underlay_outage_is_waited_out_on_the_same_profile(sim: Sim) -> None:
+    sim.run(20)
+    sim.world.underlay_up = False
+    sim.run(30)
+    assert sim.snap.state == "offline"
+    sim.world.underlay_up = True
+    sim.until(lambda: sim.snap.state == "connected", limit=30)
+    sim.run(120)
+    assert sim.snap.active == "wg" and sim.snap.verdict == "healthy"
+    assert sim.switches() == [] and not sim.runtime.snapshot().profiles[0].quarantined_until
+
+
+def test_suspend_and_resume_reverifies_without_switching(sim: Sim) -> None:
+    sim.run(20)
+    sim.loop.clock.suspend(3600)
+    # The tunnel needs a moment after the machine wakes up.
+    sim.world.profile("wg").blocked = True
+    sim.loop.call_at("unblock", sim.loop.now() + 2.0, lambda: setattr(sim.world.profile("wg"), "blocked", False))
+    sim.run(120)
+    assert [e for e in sim.history.entries(kinds={"resumed"})]
+    assert sim.snap.active == "wg" and sim.switches() == []
+
+
+def test_when_everything_fails_it_is_exhausted_and_recovers_by_itself(sim: Sim) -> None:
+    for name in ("wg", "ovpn-udp", "ovpn-tcp"):
+        sim.world.profile(name).blocked = True
+    sim.until(lambda: sim.snap.state == "exhausted", limit=120)
+    assert sim.snap.verdict == "down"
+    assert any(n[0] == "failure" and "No working VPN" in n[1] for n in sim.notifications)
+    sim.run(300)
+    assert sim.snap.state in ("exhausted", "connecting", "verifying", "switching")  # retrying with backoff
+    connects_while_down = sum(sim.world.profile(n).connects for n in ("wg", "ovpn-udp", "ovpn-tcp"))
+    assert connects_while_down < 25  # backoff, not a tight loop
+    sim.world.profile("ovpn-udp").blocked = False
+    sim.until(lambda: sim.snap.state == "connected", limit=600)
+    assert sim.snap.active == "ovpn-udp"
+    assert any(n[0] == "recovered" for n in sim.notifications)
+
+
+def test_auth_failure_is_an_error_and_never_retried(tmp_path: Path) -> None:
+    sim = Sim(tmp_path, config=make_config(("wg",)))
+    sim.world.profile("wg").auth_fails = True
+    sim.start()
+    sim.run(30 * 60)
+    assert sim.snap.state == "error"
+    assert "refused the password" in sim.snap.message
+    assert sim.world.profile("wg").connects == 1
+
+
+def test_auth_failure_of_one_profile_moves_on_to_the_next(tmp_path: Path) -> None:
+    sim = Sim(tmp_path)
+    sim.world.profile("wg").auth_fails = True
+    sim.start()
+    sim.run(30 * 60)
+    assert sim.snap.active == "ovpn-udp"
+    wg = sim.snap.profiles[0]
+    assert wg.state == "error" and "refused the password" in wg.reason
+    assert sim.world.profile("wg").connects == 1
+
+
+def test_failback_to_the_preferred_profile_after_quarantine(sim: Sim) -> None:
+    sim.world.profile("wg").process_dead = True
+    sim.until(lambda: sim.snap.state == "connected" and sim.snap.active == "ovpn-udp", limit=30)
+    sim.world.profile("wg").process_dead = False
+    sim.run(sim.config.timings.failback_interval + 120)
+    assert sim.snap.active == "wg"
+    kinds = [e["trigger"] for e in sim.switches()]
+    assert kinds == ["failover", "failback"]
+
+
+def test_failback_never_interrupts_a_download(sim: Sim) -> None:
+    sim.world.profile("wg").process_dead = True
+    sim.until(lambda: sim.snap.active == "ovpn-udp" and sim.snap.state == "connected", limit=30)
+    sim.world.traffic_bps = 1_000_000
+    sim.run(sim.config.timings.failback_interval + 300)
+    assert sim.snap.active == "ovpn-udp"
+    sim.world.traffic_bps = 0
+    sim.run(180)
+    assert sim.snap.active == "wg"
+
+
+def test_crash_loop_cap_stops_switching(tmp_path: Path) -> None:
+    names = ("a", "b", "c", "d", "e", "f")
+    sim = Sim(tmp_path, config=make_config(names))
+    sim.start()
+    sim.until(lambda: sim.connected_to("a"), limit=10)
+    for _ in range(10):
+        active = sim.snap.active
+        assert active is not None
+        sim.world.profile(active).process_dead = True
+        sim.run(15)
+    assert len(sim.switches()) == sim.config.timings.crash_loop_switches
+    assert sim.snap.holding
+    assert any("too often" in n[1] for n in sim.notifications)
+
+
+def test_two_tunnels_are_never_up_at_once(sim: Sim) -> None:
+    for name in ("wg", "ovpn-tcp", "ovpn-udp"):
+        sim.world.profile(name).process_dead = True
+        sim.run(20)
+    sim.runtime.switch("wg")
+    sim.run(20)
+    assert max(sim.world.up_at_once) == 1
+
+
+def test_the_network_memory_survives_a_restart(tmp_path: Path) -> None:
+    first = Sim(tmp_path)
+    first.world.profile("wg").connect_error = "handshake did not complete"
+    first.start()
+    first.until(lambda: first.snap.state == "connected", limit=30)
+    assert first.snap.active == "ovpn-udp"
+    second = Sim(tmp_path)
+    second.start()
+    second.until(lambda: second.snap.state == "connected", limit=30)
+    assert second.snap.active == "ovpn-udp"
+    assert second.world.profile("wg").connects == 0
+
+
+def test_new_settings_apply_without_a_restart(sim: Sim) -> None:
+    config = make_config(("ovpn-tcp", "wg"))
+    sim.runtime.apply_config(replace(config, profiles=tuple(p for p in config.profiles if p.name != "wg")))
+    sim.until(lambda: sim.connected_to("ovpn-tcp"), limit=30)
+    assert [p.name for p in sim.snap.profiles] == ["ovpn-tcp"]
+
+
+def test_pause_keeps_the_connection_and_reports(sim: Sim) -> None:
+    sim.runtime.pause()
+    sim.run(1)
+    assert sim.snap.state == "paused" and sim.snap.paused
+    sim.world.profile("wg").blocked = True
+    sim.run(120)
+    assert sim.snap.active == "wg" and sim.snap.verdict == "failing"
+    sim.runtime.resume()
+    sim.until(lambda: sim.snap.state == "connected" and sim.snap.active != "wg", limit=30)
+
+
+def test_check_reports_each_target(sim: Sim) -> None:
+    future = sim.runtime.check()
+    sim.run(5)
+    report = future.result(timeout=0)
+    assert report.active == "wg" and len(report.targets) == 3 and all(t["ok"] for t in report.targets)
+
+
+def test_snapshots_show_quarantine_with_a_wall_time(sim: Sim) -> None:
+    sim.world.profile("wg").process_dead = True
+    sim.until(lambda: sim.snap.state == "connected" and sim.snap.active == "ovpn-udp", limit=30)
+    wg = sim.snap.profiles[0]
+    assert wg.state == "quarantined" and wg.quarantined_until and wg.quarantined_until.endswith("Z")
+    assert "process exited" in wg.reason
