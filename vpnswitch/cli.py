@@ -24,9 +24,11 @@ def _parser() -> argparse.ArgumentParser:
                     "With no command, starts the tray app.",
     )
     parser.add_argument("--version", action="version", version=f"vpnswitch {__version__}")
+    # Accepted before or after the command; SUPPRESS keeps a subcommand from resetting what came before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, metavar="PATH", help="use this configuration file")
-    common.add_argument("--verbose", "-v", action="store_true", help="log more")
+    common.add_argument("--config", type=Path, metavar="PATH", default=argparse.SUPPRESS,
+                        help="use this configuration file")
+    common.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help="log more")
     parser.add_argument("--config", type=Path, metavar="PATH", help="use this configuration file")
     parser.add_argument("--verbose", "-v", action="store_true", help="log more")
     parser.add_argument("--minimized", action="store_true", help="start in the tray without opening a window")
@@ -50,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     add("reload", "re-read the configuration file in the running instance")
     p = add("config", "check or locate the configuration file")
     p.add_argument("action", choices=["check", "path"])
+    p = add("autostart", "start vpnswitch at login (minimised to the tray), or stop doing so")
+    p.add_argument("action", choices=["on", "off", "status"])
     return parser
 
 
@@ -191,6 +195,15 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_autostart(args: argparse.Namespace) -> int:
+    from vpnswitch.system import autostart
+
+    backend = autostart.for_platform()
+    status = {"on": backend.enable, "off": backend.disable, "status": backend.status}[args.action]()
+    print(status.describe())
+    return EXIT_OK if args.action == "status" or status.enabled == (args.action == "on") else EXIT_FAILED
+
+
 def cmd_tray(args: argparse.Namespace) -> int:
     import importlib
 
@@ -212,6 +225,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "history": cmd_history,
     "config": cmd_config,
+    "autostart": cmd_autostart,
 }
 
 
