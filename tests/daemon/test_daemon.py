@@ -165,3 +165,19 @@ def test_cli_without_a_running_instance_says_so(tmp_path: Path) -> None:
         result = daemon.cli(command)
         assert result.returncode == 1
         assert "vpnswitch is not running" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_reload_applies_new_settings_and_survives_a_broken_file(world: Any) -> None:
+    daemon, *_ = world
+    daemon.wait(lambda: daemon.status()["state"] == "connected", 30, "the first connection")
+    config = json.loads(daemon.config_path.read_text())
+    config["profiles"].reverse()
+    daemon.config_path.write_text(json.dumps(config))
+    assert daemon.cli("reload").returncode == 0
+    daemon.wait(lambda: [p["name"] for p in daemon.status()["profiles"]] == ["second", "first"], 10, "the reload")
+    broken = b'{"version": 1, "profiles": [{"name": "x", "backend": "comand"}]}'
+    daemon.config_path.write_bytes(broken)
+    result = daemon.cli("reload")
+    assert result.returncode == 1 and 'unknown backend "comand" (did you mean "command"' in result.stderr
+    assert daemon.config_path.read_bytes() == broken
+    assert daemon.status()["state"] == "connected"  # still running, on the settings it had
