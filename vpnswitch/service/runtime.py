@@ -257,9 +257,13 @@ class Runtime:
 
     def _backend(self, profile: Profile) -> Backend:
         backend = self._backends.get(profile.name)
-        if backend is None or backend.profile != profile:
-            if backend is not None and profile.name != self._state_active():
-                backend.close()
+        if backend is not None and backend.profile != profile:
+            if profile.name == self._state_active():
+                # It owns the running connection: keep it until it is taken down; new settings apply next time.
+                return backend
+            backend.close()
+            backend = None
+        if backend is None:
             backend = self._backend_factory(profile)
             self._backends[profile.name] = backend
         return backend
