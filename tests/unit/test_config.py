@@ -17,6 +17,7 @@ from vpnswitch.backends.registry import CATALOG
 from vpnswitch.core.config import (
     Config,
     Profile,
+    Timings,
     config_from_dict,
     config_to_dict,
     default_config,
@@ -50,7 +51,7 @@ def test_a_good_config_loads_with_defaults_filled_in() -> None:
     config = config_from_dict(GOOD, CATALOG)
     assert config.profiles[0] == Profile("home", "command", GOOD["profiles"][0]["params"], True)  # type: ignore[index]
     assert config.timings.probe_timeout == 3.0
-    assert config.timings.failure_rounds == 2
+    assert config.timings.failure_rounds == Timings().failure_rounds
     assert config.behaviour.preference == "privacy"
     assert config.targets[1].role == "must-reach"
 
