@@ -293,6 +293,24 @@ def test_transient_connect_failures_quarantine_and_exhaust() -> None:
     assert isinstance(d.state.phase, Connecting)
 
 
+def test_a_failover_that_outlasts_the_quarantine_ends_exhausted_instead_of_circling() -> None:
+    # Blocked backups can each take the whole connect timeout; meanwhile the failed profile's quarantine runs out.
+    d = Driver()
+    d.up_on("wg")
+    for _ in range(TIMINGS.failure_rounds):
+        d.timer("probe")
+        d.round(dead_round())
+    d(DisconnectDone("wg", d.state.gen, True))
+    for name in ("ovpn-tcp", "ovpn-udp"):
+        c = d.of(Connect)[-1]
+        assert c.profile == name
+        d(ConnectDone(name, c.gen, False, "did not connect"), TIMINGS.connect_timeout)
+    assert d.state.quarantine["wg"].until < d.now  # wg could be tried again, but not within this switch
+    assert isinstance(d.state.phase, Exhausted)
+    assert any(isinstance(a, Record) and a.kind == "exhausted" for a in d.actions)
+    assert any(isinstance(a, Notify) and a.title == "No working VPN" for a in d.actions)
+
+
 def test_quarantine_backs_off_exponentially_up_to_the_cap() -> None:
     d = Driver(cfg(profiles=PROFILES[:1]))
     d(Start("net-1"))
@@ -509,3 +527,46 @@ def test_the_engine_is_deterministic() -> None:
         return seen
 
     assert run() == run()
+
+
+def test_when_nothing_else_works_the_dead_tunnel_is_held_closed() -> None:
+    d = Driver(cfg(profiles=PROFILES[:1]))
+    d.up_on("wg")
+    for _ in range(TIMINGS.failure_rounds):
+        d.timer("probe")
+        d.round(dead_round())
+    assert d.state.phase == Exhausted(d.now, holding="wg")
+    assert not d.of(Disconnect)  # traffic goes nowhere rather than around the tunnel
+    assert d.state.active == "wg" and d.state.verdict is Verdict.DOWN
+    d.now = d.state.quarantine["wg"].until
+    d(TimerFired("retry"), 0.0)
+    # Retrying the held profile means a fresh connection: down first, then up.
+    assert d.state.phase == Disconnecting("wg", "wg", d.now) and Disconnect("wg", 1) in d.actions
+
+
+def test_a_held_tunnel_is_released_on_stop_and_on_a_manual_switch() -> None:
+    d = Driver()
+    d.up_on("wg")
+    for name in ("ovpn-udp", "ovpn-tcp"):
+        d.state = replace(d.state, errors={**d.state.errors, name: "bad password"})
+    for _ in range(TIMINGS.failure_rounds):
+        d.timer("probe")
+        d.round(dead_round())
+    assert isinstance(d.state.phase, Exhausted) and d.state.phase.holding == "wg"
+    d(UserSwitch("ovpn-tcp"))
+    assert d.state.phase == Disconnecting("wg", "ovpn-tcp", d.now)
+    d2 = Driver(cfg(profiles=PROFILES[:1]))
+    d2.up_on("wg")
+    for _ in range(TIMINGS.failure_rounds):
+        d2.timer("probe")
+        d2.round(dead_round())
+    assert Disconnect("wg", 1) in d2(Stop())
+
+
+def test_a_crashed_tunnel_is_cleaned_up_not_held() -> None:
+    d = Driver(cfg(profiles=PROFILES[:1]))
+    d.up_on("wg")
+    d(HardFailure("wg", 1, "its process exited", d.now))
+    assert d.state.phase == Disconnecting("wg", None, d.now)
+    d(DisconnectDone("wg", 1, True))
+    assert d.state.phase == Exhausted(d.now, holding=None)

@@ -108,6 +108,8 @@ class EngineState:
             return phase.profile
         if isinstance(phase, (Offline, Error)):
             return phase.profile
+        if isinstance(phase, Exhausted):
+            return phase.holding
         return None
 
     @property
@@ -205,7 +207,7 @@ def _choose_start(s: EngineState, now: float) -> str | None:
     return remembered if remembered in names else names[0]
 
 
-def _no_candidate(s: EngineState, now: float, reason: str, out: _Out) -> EngineState:
+def _no_candidate(s: EngineState, now: float, reason: str, out: _Out, holding: str | None = None) -> EngineState:
     """Nothing can be tried now: Error when every profile needs the user, Exhausted (retrying) otherwise."""
     s = replace(s, switch=None)
     out(CancelTimer(T_PROBE), CancelTimer(T_VERIFY), Watch(None, s.gen))
@@ -217,27 +219,41 @@ def _no_candidate(s: EngineState, now: float, reason: str, out: _Out) -> EngineS
         message = "; ".join(f"{name}: {msg}" for name, msg in s.errors.items())
         out(Notify("error", "Every profile needs attention", message),
             Record("error", {"message": message}))
+        if holding is not None:
+            out(Disconnect(holding, s.gen))
         return replace(s, phase=Error(None, message))
     retry_at = min(s.quarantine[p.name].until for p in usable if p.name in s.quarantine) if s.quarantine else now
     out(SetTimer(T_RETRY, max(retry_at, now)),
         Notify("failure", "No working VPN", f"{reason}. Every profile failed; retrying automatically."),
-        Record("exhausted", {"reason": reason, "retry_in_s": round(max(0.0, retry_at - now), 1)}))
-    return replace(s, phase=Exhausted(now), verdict=Verdict.DOWN)
+        Record("exhausted", {"reason": reason, "retry_in_s": round(max(0.0, retry_at - now), 1),
+                             "holding": holding}))
+    return replace(s, phase=Exhausted(now, holding), verdict=Verdict.DOWN)
+
+
+def _leave_exhausted(s: EngineState, target: str, reason: str, kind: str, now: float, out: _Out) -> EngineState:
+    """Connect ``target``, taking the tunnel that was held closed down first (or reconnecting it, if the same)."""
+    holding = s.phase.holding if isinstance(s.phase, Exhausted) else None
+    out(CancelTimer(T_RETRY))
+    if holding is not None:
+        return _begin_switch(s, holding, target, reason, kind, now, now, out)
+    s = replace(s, switch=SwitchInfo(None, target, reason, kind, now, now))
+    return _start_connect(s, target, now, out)
 
 
 def _go_next(s: EngineState, failed: str, reason: str, now: float, out: _Out, dpi_kill: bool = False) -> EngineState:
     """After ``failed`` could not be used: connect the next candidate, keeping the switch's timing."""
     failed_info = s.config.profile(failed) if dpi_kill else None
-    options = policy.candidates(s.config, now, s.quarantine, s.errors, exclude=(failed,),
+    info = s.switch
+    tried = (info.tried if info is not None else ()) + (failed,)
+    options = policy.candidates(s.config, now, s.quarantine, s.errors, exclude=tried,
                                 after_dpi_kill_of=failed_info)
     if not options:
         return _no_candidate(s, now, reason, out)
     target = options[0].name
-    info = s.switch
     if info is None:
-        info = SwitchInfo(failed, target, reason, "failover", now, now)
+        info = SwitchInfo(failed, target, reason, "failover", now, now, tried)
     else:
-        info = replace(info, to_profile=target)
+        info = replace(info, to_profile=target, tried=tried)
     s = replace(s, switch=info)
     return _start_connect(s, target, now, out)
 
@@ -248,7 +264,8 @@ def _begin_switch(
 ) -> EngineState:
     """Take the active profile down first: two full tunnels are never up at once."""
     if to_profile is not None:
-        s = replace(s, switch=SwitchInfo(from_profile, to_profile, reason, kind, trouble_since, now))
+        tried = (from_profile,) if kind == "failover" else ()
+        s = replace(s, switch=SwitchInfo(from_profile, to_profile, reason, kind, trouble_since, now, tried))
     if kind in ("failover", "failback"):
         window = _timings(s).crash_loop_window
         s = replace(s, auto_switch_times=tuple(t for t in s.auto_switch_times if now - t < window) + (now,))
@@ -293,6 +310,9 @@ def _fail_active(
             # beats going without a tunnel.
             return warn_once(f"stay:{profile}", f"{profile} cannot reach a site",
                              f"{profile} {reason}. No other profile is available right now.")
+        if verdict is not Verdict.DOWN:
+            # Its tunnel still holds the routes: keep it, so traffic fails closed instead of leaking.
+            return _no_candidate(s, now, f"{profile} {reason}", out, holding=profile)
         out(Disconnect(profile, s.gen), Watch(None, s.gen))
         s = replace(s, phase=Disconnecting(profile, None, now))
         return replace(s, switch=SwitchInfo(profile, profile, reason, "failover", trouble_since, now))
@@ -417,7 +437,7 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
                 s = replace(s, trouble_since=since if s.trouble_since is None else min(s.trouble_since, since))
                 if isinstance(phase, Verifying):
                     s = _quarantine(s, profile, reason, now)
-                    return _begin_switch_or_next(s, profile, reason, now, out)
+                    return _begin_switch_or_next(s, profile, reason, now, out, tunnel_alive=False)
                 return _fail_active(s, profile, Verdict.DOWN, reason, now, out)
             return s
 
@@ -442,7 +462,8 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
                 return s
             out(CancelTimer(T_PROBE), CancelTimer(T_VERIFY), CancelTimer(T_RETRY),
                 Record("offline", {"reason": reason}))
-            tunnel_up = isinstance(phase, (Connected, Verifying))
+            tunnel_up = isinstance(phase, (Connected, Verifying)) or (
+                isinstance(phase, Exhausted) and phase.holding is not None)
             profile = s.active if not isinstance(phase, Disconnecting) else phase.then
             s = _reset_evidence(replace(s, switch=None if not tunnel_up else s.switch))
             return replace(s, phase=Offline(profile, now, tunnel_up), verdict=Verdict.UNKNOWN)
@@ -486,6 +507,8 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
             active = s.active
             if active == target and isinstance(phase, (Connected, Verifying, Connecting)):
                 return s
+            if isinstance(phase, Exhausted):
+                return _leave_exhausted(s, target, "switched by you", "user", now, out)
             if active is not None and isinstance(phase, (Connected, Verifying, Connecting)):
                 return _begin_switch(s, active, target, "switched by you", "user", now, now, out)
             s = replace(s, switch=SwitchInfo(active, target, "switched by you", "user", now, now))
@@ -531,11 +554,19 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
     return s
 
 
-def _begin_switch_or_next(s: EngineState, profile: str, reason: str, now: float, out: _Out) -> EngineState:
-    out(Disconnect(profile, s.gen))
-    options = policy.candidates(s.config, now, s.quarantine, s.errors, exclude=(profile,))
+def _begin_switch_or_next(
+    s: EngineState, profile: str, reason: str, now: float, out: _Out, *, tunnel_alive: bool = True,
+) -> EngineState:
+    tried = (s.switch.tried if s.switch else ()) + (profile,)
+    options = policy.candidates(s.config, now, s.quarantine, s.errors, exclude=tried)
     then = options[0].name if options else None
+    if then is None and tunnel_alive:
+        # Its tunnel is up but carries nothing, and nothing else is left: keep it so traffic fails closed.
+        out(CancelTimer(T_VERIFY))
+        return _no_candidate(s, now, reason, out, holding=profile)
+    out(Disconnect(profile, s.gen))
     info = s.switch or SwitchInfo(profile, then or profile, reason, "failover", s.trouble_since or now, now)
+    info = replace(info, tried=tried)
     if then is not None:
         info = replace(info, to_profile=then)
     return replace(s, switch=info, phase=Disconnecting(profile, then, now))
@@ -628,9 +659,7 @@ def _timer(s: EngineState, name: str, token: int, now: float, out: _Out) -> Engi
             retry_at = min((s.quarantine[n].until for n in usable if n in s.quarantine), default=now)
             out(SetTimer(T_RETRY, max(retry_at, now + 1.0)))
             return s
-        target = options[0].name
-        s = replace(s, switch=SwitchInfo(None, target, "retrying after every profile failed", "retry", now, now))
-        return _start_connect(s, target, now, out)
+        return _leave_exhausted(s, options[0].name, "retrying after every profile failed", "retry", now, out)
     if name == T_FAILBACK:
         if not isinstance(phase, Connected) or not s.config.failback:
             return s
@@ -663,7 +692,14 @@ def _config_changed(s: EngineState, config: EngineConfig, now: float, out: _Out)
         options = policy.candidates(config, now, s.quarantine, s.errors, exclude=(active,))
         then = options[0].name if options else None
         return _begin_switch(s, active, then, f"{active} was removed or disabled", "user", now, now, out)
-    if isinstance(phase, (Error, Exhausted)):
+    if isinstance(phase, Exhausted):
+        target = _choose_start(s, now)
+        if target is not None:
+            return _leave_exhausted(s, target, "settings changed", "retry", now, out)
+        if phase.holding is not None and phase.holding not in names:
+            out(Disconnect(phase.holding, s.gen))
+            return replace(s, phase=replace(phase, holding=None))
+    if isinstance(phase, Error):
         target = _choose_start(s, now)
         if target is not None:
             return _start_connect(s, target, now, out)

@@ -141,7 +141,14 @@ class Offline:
 
 @dataclass(frozen=True)
 class Exhausted:
+    """Every profile failed; retrying as quarantines expire.
+
+    ``holding`` is the last profile whose tunnel is left up though it carries nothing: failing closed means
+    the user's traffic goes nowhere rather than straight past the censor in the clear.
+    """
+
     since: float
+    holding: str | None = None
     name: str = "exhausted"
 
 
@@ -174,6 +181,10 @@ class SwitchInfo:
     kind: str  # failover | failback | user | start | retry
     trouble_since: float
     detected_at: float
+    # Profiles that already failed during this switch: not tried again in it, even when their quarantine runs
+    # out meanwhile (a blocked OpenVPN can take the whole connect timeout), so a switch that finds nothing
+    # working ends in Exhausted — and the user is told — instead of going round in circles.
+    tried: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------- events
