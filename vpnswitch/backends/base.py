@@ -18,6 +18,7 @@ from vpnswitch.core.config import Profile
 from vpnswitch.core.model import RouteKind, Transport
 from vpnswitch.core.secrets import SecretStore
 from vpnswitch.system.runner import Runner
+from vpnswitch.system.sysproxy import SystemProxy
 
 StatusState = Literal["connected", "connecting", "disconnected", "error", "unknown"]
 
@@ -49,6 +50,8 @@ class BackendContext:
     secrets: SecretStore = field(default_factory=SecretStore)
     clock: Clock = field(default_factory=SystemClock)
     work_dir: Path = field(default_factory=lambda: Path("."))
+    # The desktop's proxy setting, for proxy backends (Tor) while active; None leaves it alone (tests).
+    system_proxy: SystemProxy | None = None
 
 
 class Backend(ABC):
@@ -102,6 +105,32 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Release resources (threads, sockets) when the profile is removed or the app quits."""
+
+    # Optional hooks. A hot standby (Tor) keeps itself ready in the background while another profile is
+    # active, so that switching to it takes well under a second and its health is known before it is needed.
+
+    def wants_standby(self) -> bool:
+        """Whether the runtime should keep this profile warm with ``standby`` while it is not active."""
+        return False
+
+    def standby(self, timeout: float) -> None:
+        """Get ready without taking over traffic (blocks up to ``timeout``; runs on a worker). Idempotent."""
+
+    def suspicion(self) -> str | None:
+        """A fresh hint that traffic may be failing (each hint returned once), so the runtime probes at once.
+
+        Must not block. Hints never fail a profile by themselves: the probes decide.
+        """
+        return None
+
+    def endpoints(self) -> tuple[str, ...]:
+        """The servers this profile connects to (IP literals or host names); () when unknown.
+
+        While a switch is under way the leak guard lets only these (and the tunnels) through, so a tunnel
+        profile whose servers are unknown is switched to without the guard. Must not block for long (reads a
+        config file at most).
+        """
+        return ()
 
 
 def param_list(params: Mapping[str, Any], key: str, problems: list[tuple[str, str]], *, required: bool) -> None:

@@ -24,9 +24,12 @@ from vpnswitch.service.ipc import ControlServer
 from vpnswitch.service.loop import ThreadedLoop
 from vpnswitch.service.runtime import MemoryStore, Runtime
 from vpnswitch.system import netinfo
+from vpnswitch.system.leakguard import LeakGuard
+from vpnswitch.system.localnet import LocalNetwork
 from vpnswitch.system.netinfo import Counters, Underlay
 from vpnswitch.system.probe import HttpProber
 from vpnswitch.system.runner import Runner
+from vpnswitch.system.sysproxy import SystemProxy
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +48,22 @@ class SystemSensors:
 
 
 def load_or_default(paths: Paths) -> Config:
-    """The user's config; raises ConfigError/ConfigUnreadable (file untouched); defaults when there is none."""
+    """The user's config; raises ConfigError/ConfigUnreadable (file untouched).
+
+    With no file yet (first start), the defaults plus a profile for every VPN app, configuration and Tor
+    found on this machine. Nothing is written: the file appears when the user saves settings, so loading
+    never changes anything on disk and an app installed before that first save is picked up next start.
+    """
     loaded = config_io.load_config(paths.config_file, registry.CATALOG)
-    return loaded if loaded is not None else config_io.default_config()
+    if loaded is not None:
+        return loaded
+    try:
+        from vpnswitch.backends.detect import default_config
+
+        return default_config()
+    except Exception:  # detection must never stop vpnswitch from starting (logged with its traceback)
+        log.exception("detecting installed VPN apps failed; starting with no profiles")
+        return config_io.default_config()
 
 
 @dataclass
@@ -64,8 +80,11 @@ class Instance:
         self.loop = ThreadedLoop(self.clock)
         self.history = HistoryLog(paths.history_file)
         self.secrets = SecretStore()
-        self.context = BackendContext(runner=Runner(), secrets=self.secrets, clock=self.clock,
-                                      work_dir=paths.cache_dir)
+        runner = Runner()
+        # The desktop proxy (set while Tor is active); the user's own setting is kept under the state dir.
+        self.system_proxy = SystemProxy(paths.state_dir, runner)
+        self.context = BackendContext(runner=runner, secrets=self.secrets, clock=self.clock,
+                                      work_dir=paths.cache_dir, system_proxy=self.system_proxy)
         self.prober = HttpProber()
         self.runtime = Runtime(
             config,
@@ -76,6 +95,8 @@ class Instance:
             clock=self.clock,
             history=self.history,
             memory=MemoryStore(paths.memory_file),
+            local_network=LocalNetwork(),
+            leak_guard=LeakGuard(runner) if LeakGuard.supported() else None,
         )
         self.control = ControlServer(
             paths.control_socket,
@@ -88,6 +109,8 @@ class Instance:
     def start(self) -> None:
         """Claim the control socket first: a second instance must not touch the VPNs."""
         self.control.start()
+        # Only now that this is the one instance: put back a system proxy a crashed run left behind.
+        self.system_proxy.recover_in_background()
         self.loop.start()
         self.runtime.start()
         log.info("vpnswitch started with %d profiles", len(self.runtime.config.profiles))
@@ -98,6 +121,10 @@ class Instance:
             log.warning("stopping took longer than %.0f s; some VPN may still be up", timeout)
         self.loop.stop()
         self.prober.close()
+        try:
+            self.system_proxy.restore()  # a safety net: normally disconnecting Tor already restored it
+        except Exception:
+            log.exception("restoring the system proxy failed")
 
     def reload(self) -> Config:
         return load_or_default(self.paths)

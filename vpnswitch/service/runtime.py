@@ -6,6 +6,7 @@ Subscribers receive immutable snapshots (on the loop thread — a GUI must hop t
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import statistics
@@ -31,6 +32,7 @@ from vpnswitch.core.model import (
     ConnectDone,
     Disconnect,
     DisconnectDone,
+    Disconnecting,
     EngineConfig,
     Event,
     HardFailure,
@@ -61,12 +63,16 @@ from vpnswitch.core.model import (
 )
 from vpnswitch.service.loop import Loop
 from vpnswitch.service.monitors import SleepDetector, StallDetector
+from vpnswitch.service.offlinegate import LocalCheck, OfflineGate
 from vpnswitch.service.snapshot import EMPTY, ProfileStatus, Snapshot, TargetStatus
+from vpnswitch.service.switchguard import SwitchGuard
+from vpnswitch.system.leakguard import LeakGuard
 from vpnswitch.system.netinfo import Counters, Underlay
 
 log = logging.getLogger(__name__)
 
 STATUS_POLL_INTERVAL = 2.0
+STANDBY_REFRESH = 30.0  # how often a hot standby (Tor) is checked and, if it died, started again
 
 
 class Prober(Protocol):
@@ -141,6 +147,8 @@ class Runtime:
         history: HistoryLog | None = None,
         memory: MemoryStore | None = None,
         seed: int = 0x5EED,
+        local_network: LocalCheck | None = None,
+        leak_guard: LeakGuard | None = None,
     ) -> None:
         self._loop = loop
         self._backend_factory = backend_factory
@@ -166,6 +174,12 @@ class Runtime:
         self._stopped = threading.Event()
         self._stopping = False
         self._inflight = 0  # connect/disconnect calls still running
+        self._standby_busy: set[str] = set()  # profiles whose standby() call is still running
+        # Nothing leaves outside a tunnel while switching (root only); a dead local network is no reason to switch.
+        self._guard = SwitchGuard(leak_guard, self._profile_backend, self._tunnel_backends) if leak_guard else None
+        self._gate = OfflineGate(local_network, self._loop.run_task, self._handle, self._network,
+                                 self._watched_tunnels, lambda: self._guard is not None and self._guard.on
+                                 ) if local_network else None
 
     # ------------------------------------------------------------------------------------- public API
 
@@ -231,7 +245,17 @@ class Runtime:
 
         self._loop.call_soon(begin)
         finished = done.wait(timeout + 1.0)
-        self._loop.call_soon(self._close_backends)
+        closed = threading.Event()
+
+        def close() -> None:
+            try:
+                self._close_backends()
+            finally:
+                closed.set()
+
+        # Backends (a standby tor, an owned openvpn) are closed before the loop goes away, not after.
+        self._loop.call_soon(close)
+        finished = closed.wait(10.0) and finished
         self._stopped.set()
         return finished
 
@@ -273,6 +297,8 @@ class Runtime:
         return state.active if state is not None else None
 
     def _start(self) -> None:
+        if self._guard is not None:  # a crashed run may have left it up
+            self._loop.run_task(self._guard.release_now, 10.0, lambda _r: None, "leak guard cleanup")
         self._underlay = self._sensors.underlay(frozenset())
         memory = tuple(self._memory.load().items())
         self._handle(Start(self._underlay.network if self._underlay.up else None, memory))
@@ -280,11 +306,35 @@ class Runtime:
             self._handle(UnderlayDown(self._underlay.reason))
         self._sleep.feed(self._clock.monotonic(), self._clock.boottime())
         self._schedule_tick()
+        self._warm_standbys()
 
     def _apply_config(self, config: Config) -> None:
         self._config = config
         self._stall = StallDetector(config.timings.stall_seconds, config.timings.failback_max_rate_kbps)
         self._handle(ConfigChanged(self._engine_config(config)))
+        self._warm_standbys()
+
+    def _warm_standbys(self) -> None:
+        """Keep hot-standby profiles (Tor) ready in the background, each on a worker with a timeout."""
+        if self._stopping:
+            return
+        timeout = self._config.timings.connect_timeout
+        for profile in self._config.enabled_profiles():
+            name = profile.name
+            if name in self._standby_busy or name in self._broken or name == self._state.active:
+                continue
+            backend = self._profile_backend(name)
+            if backend is None or not backend.wants_standby():
+                continue
+
+            def done(result: Any, name: str = name) -> None:
+                self._standby_busy.discard(name)
+                if isinstance(result, BaseException):
+                    log.info("standby of %s is not ready: %s", name, result)
+
+            self._standby_busy.add(name)
+            self._loop.run_task(functools.partial(backend.standby, timeout), timeout + 1.0, done,
+                                f"standby of {name}")
 
     def _handle(self, event: Event) -> None:
         now = self._clock.monotonic()
@@ -294,6 +344,10 @@ class Runtime:
                 self._execute(action, now)
             except Exception:
                 log.exception("action %s failed", type(action).__name__)
+        if self._guard is not None:
+            release = self._guard.settle(self._state.state_name == "switching")
+            if release is not None:
+                self._loop.run_task(release, 10.0, lambda _r: None, "leak guard release")
         self._publish()
 
     # ---------------------------------------------------------------------------------------- actions
@@ -304,11 +358,14 @@ class Runtime:
             case Connect():
                 name, gen = action.profile, action.gen
                 self._run_backend(name, "connect", t.connect_timeout,
-                                  lambda r: ConnectDone(name, gen, r is None, *_failure(r)))
+                                  lambda r: ConnectDone(name, gen, r is None, *_failure(r)),
+                                  before=self._guard_work(name))
             case Disconnect():
                 name, gen = action.profile, action.gen
+                phase = self._state.phase
                 self._run_backend(name, "disconnect", t.disconnect_timeout,
-                                  lambda r: DisconnectDone(name, gen, r is None, _failure(r)[0]))
+                                  lambda r: DisconnectDone(name, gen, r is None, _failure(r)[0]),
+                                  before=self._guard_work(phase.then if isinstance(phase, Disconnecting) else None))
             case Probe():
                 self._probe(action.profile, action.gen, action.round_id, now)
             case Precheck():
@@ -350,8 +407,22 @@ class Runtime:
         except Exception:  # noqa: BLE001
             return None
 
-    def _run_backend(self, name: str, verb: str, timeout: float, event: Callable[[BaseException | None], Event]
-                     ) -> None:
+    def _guard_work(self, target: str | None) -> Callable[[], None] | None:
+        """Leak-guard work to run (on the worker, first) before a connect or disconnect during a switch."""
+        if self._guard is None:
+            return None
+        return self._guard.before(self._state.state_name == "switching", target)
+
+    def _tunnel_backends(self) -> list[Backend]:
+        found = []
+        for profile in self._config.enabled_profiles():
+            backend = self._profile_backend(profile.name)
+            if backend is not None and backend.route_kind == "tunnel":
+                found.append(backend)
+        return found
+
+    def _run_backend(self, name: str, verb: str, timeout: float, event: Callable[[BaseException | None], Event],
+                     before: Callable[[], None] | None = None) -> None:
         backend = self._profile_backend(name)
         if backend is None:
             reason = self._broken.get(name, f"profile {name} is not configured")
@@ -372,8 +443,13 @@ class Runtime:
                                   lambda r: DisconnectDone(name, -1, r is None))
             self._handle(event(error))
 
+        def work() -> Any:
+            if before is not None:
+                before()
+            return method(timeout)
+
         self._inflight += 1
-        self._loop.run_task(lambda: method(timeout), timeout + 1.0, done, f"{verb} of {name}")
+        self._loop.run_task(work, timeout + 1.0, done, f"{verb} of {name}")
 
     def _probe(self, name: str, gen: int, round_id: int, now: float) -> None:
         backend = self._profile_backend(name)
@@ -392,8 +468,17 @@ class Runtime:
             ok = [r.latency_ms for r in result.targets if r.ok and r.latency_ms is not None]
             if ok:
                 self._round_latency[name] = round(statistics.median(ok), 1)
-            self._handle(RoundDone(name, gen, round_id, result))
-            self._answer_checks(name, result)
+
+            def deliver(result: RoundResult = result) -> None:
+                self._handle(RoundDone(name, gen, round_id, result))
+                self._answer_checks(name, result)
+
+            if self._gate is not None:
+                if ok:
+                    self._gate.learn()
+                elif result.targets and not any(r.ok for r in result.targets) and self._gate.hold(deliver):
+                    return  # delivered once the local network has been checked
+            deliver()
 
         self._loop.run_task(lambda: self._prober.run_round(route, targets, timeout, started),
                             2 * timeout + 2.0, done, f"probe through {name}")
@@ -434,6 +519,8 @@ class Runtime:
                 self._handle(Resumed(gap))
             self._check_underlay(now)
             self._check_watched(now)
+            if self._ticks % max(1, round(STANDBY_REFRESH / self._config.timings.liveness_interval)) == 0:
+                self._warm_standbys()
         finally:
             self._schedule_tick()
 
@@ -449,7 +536,25 @@ class Runtime:
         previous = self._underlay
         self._underlay = current
         if previous is None or previous.up != current.up or (current.up and previous.network != current.network):
+            if self._gate is not None:
+                self._gate.forget()
             self._handle(UnderlayUp(current.network) if current.up else UnderlayDown(current.reason))
+        elif self._gate is not None:
+            self._gate.recheck()
+
+    def _network(self) -> str | None:
+        underlay = self._underlay
+        return underlay.network if underlay is not None and underlay.up else None
+
+    def _watched_tunnels(self) -> frozenset[str]:
+        watched = self._watched
+        return frozenset({watched.route.interface}) if watched and watched.route and watched.route.interface \
+            else frozenset()
+
+    def _deliver_failure(self, failure: HardFailure) -> None:
+        """A hard failure counts once the local network is known to answer (see offlinegate)."""
+        if self._gate is None or not self._gate.hold(lambda: self._handle(failure)):
+            self._handle(failure)
 
     def _check_watched(self, now: float) -> None:
         watched = self._watched
@@ -474,8 +579,12 @@ class Runtime:
                         self._handle(StallSuspected(watched.profile, watched.gen, stall.since))
         if reason is not None:
             watched.reported = True
-            self._handle(HardFailure(watched.profile, watched.gen, reason, now))
+            self._deliver_failure(HardFailure(watched.profile, watched.gen, reason, now))
             return
+        hint = backend.suspicion() if backend is not None else None
+        if hint is not None:  # e.g. Tor lost every relay connection: probe now, let the probes decide
+            log.info("%s: %s; probing now", watched.profile, hint)
+            self._handle(StallSuspected(watched.profile, watched.gen, now))
         if backend is not None and backend.polls_status and not watched.status_polling \
                 and self._ticks % max(1, round(STATUS_POLL_INTERVAL / self._config.timings.liveness_interval)) == 0:
             self._poll_status(watched, backend)
@@ -491,8 +600,8 @@ class Runtime:
             if isinstance(result, BackendStatus) and result.state in ("disconnected", "error"):
                 watched.reported = True
                 detail = f": {result.detail}" if result.detail else ""
-                self._handle(HardFailure(watched.profile, watched.gen, f"it reports {result.state}{detail}",
-                                         self._clock.monotonic()))
+                self._deliver_failure(HardFailure(watched.profile, watched.gen, f"it reports {result.state}{detail}",
+                                                  self._clock.monotonic()))
 
         self._loop.run_task(lambda: backend.status(timeout), timeout + 1.0, done, f"status of {watched.profile}")
 
@@ -565,6 +674,8 @@ class Runtime:
                 backend.close()
             except Exception:
                 log.exception("closing %s failed", backend.profile.name)
+        if self._guard is not None:
+            self._guard.release_now()
         self._loop.cancel("monitor-tick")
 
 

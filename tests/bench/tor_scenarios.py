@@ -1,0 +1,193 @@
+"""Failover benchmark scenarios with Tor: every VPN blocked, the daemon falls back to Tor.
+
+    vpn-blocked-to-tor          WireGuard active, Tor cold (started only when needed)
+    vpn-blocked-to-tor-standby  WireGuard active, Tor a hot standby (bootstrapped in the background)
+
+Each scenario function takes a running lab and its private Tor network and returns one sample:
+
+    {"detect_s", "outage_s", "switches", "false_switches",   # what the failover benchmark collects
+     "switch_s", "restored_s"}                                # extra detail for Tor
+
+``detect_s``/``outage_s`` are the daemon's own numbers from its history (first failing probe → decision,
+and → the new profile verified); ``switch_s`` is outage minus detection (the part the standby saves);
+``restored_s`` is wall time from the block until the blocked site answered through tor's SOCKS port, as
+an app using the system proxy would see it. ``false_switches`` counts switches that should not have
+happened: any before the block, and any after it that did not go to Tor.
+
+Standalone (brings its own lab up and down, prints a table, writes JSON)::
+
+    python -m tests.bench.tor_scenarios --repeat 3 --json tor-bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.lab.daemon import LabDaemon, daemon_config, wg_profile
+from tests.lab.harness import Lab
+from tests.lab.tornet import TorNet
+
+# A quick lab pace (still within the validated ranges): probes every 2-3 s, 1 s probe timeout.
+TIMINGS = {
+    "probe_interval_min": 2.0,
+    "probe_interval_max": 3.0,
+    "probe_timeout": 1.0,
+    "confirm_delay": 0.2,
+    "connect_timeout": 40.0,
+    "verify_timeout": 10.0,
+}
+SOCKS_PORT = 19070
+QUIET_BEFORE_BLOCK = 4.0  # seconds of steady state in which any switch is a false one
+Sample = dict[str, Any]
+
+
+class _SiteThroughTor:
+    """Polls the blocked site through tor's SOCKS port from the client namespace; notes the first success."""
+
+    def __init__(self, lab: Lab, since: float) -> None:
+        self.lab = lab
+        self.since = since
+        self.first_ok: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _SiteThroughTor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and self.first_ok is None:
+            result = self.lab.client_run(["curl", "-sS", "-o", "/dev/null", "--max-time", "2", "--socks5-hostname",
+                                          f"127.0.0.1:{SOCKS_PORT}", self.lab.blocked_ip_url], timeout=8)
+            if result.returncode == 0:
+                self.first_ok = time.time()
+                return
+            self._stop.wait(0.1)
+
+
+def _tor_ready(lab: Lab) -> bool:
+    result = lab.client_run(["curl", "-sS", "-o", "/dev/null", "--max-time", "3", "--socks5-hostname",
+                             f"127.0.0.1:{SOCKS_PORT}", lab.canary_ip_url], timeout=8)
+    return result.returncode == 0
+
+
+def _run(lab: Lab, tornet: TorNet, *, standby: bool, workdir: Path | None = None,
+         timings: dict[str, float] | None = None) -> Sample:
+    info = tornet.info or tornet.load_info()
+    lab.unblock_all()
+    tornet.unblock()
+    home = Path(tempfile.mkdtemp(prefix="vpnswitch-torbench-", dir=workdir))
+    profiles = [wg_profile(lab), info.profile("tor", standby=standby, socks_port=SOCKS_PORT)]
+    with LabDaemon(lab, daemon_config(lab, profiles, timings=timings or TIMINGS), home, verbose=False) as daemon:
+        started = time.time()
+        daemon.wait_for(lambda: daemon.connected_on("wg"), 60, "connected on wg")
+        if standby:
+            daemon.wait_for(lambda: _tor_ready(lab), 120, "the standby tor to carry a request")
+        time.sleep(max(0.0, QUIET_BEFORE_BLOCK - (time.time() - started)))
+        blocked_at = time.time()
+        try:
+            with _SiteThroughTor(lab, blocked_at) as site:
+                lab.block_all_vpn()
+                daemon.wait_for(lambda: daemon.connected_on("tor", verdict=None), 120, "the switch to tor")
+                deadline = time.monotonic() + 30
+                while site.first_ok is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            entries = [e for e in daemon.entries("switch") if e.get("from")]
+        finally:
+            lab.unblock_all()
+    before = [e for e in entries if float(e.get("t", 0)) < blocked_at]
+    after = [e for e in entries if float(e.get("t", 0)) >= blocked_at]
+    to_tor = [e for e in after if e.get("to") == "tor"]
+    if not to_tor:
+        raise AssertionError(f"no switch to tor recorded: {after}")
+    first = to_tor[0]
+    return {
+        "detect_s": float(first["detect_s"]),
+        "outage_s": float(first["outage_s"]),
+        "switches": len(after),
+        "false_switches": len(before) + sum(1 for e in after if e.get("to") != "tor"),
+        "switch_s": round(float(first["outage_s"]) - float(first["detect_s"]), 3),
+        "restored_s": round(site.first_ok - blocked_at, 3) if site.first_ok is not None else None,
+    }
+
+
+def vpn_blocked_to_tor(lab: Lab, tornet: TorNet, workdir: Path | None = None,
+                       timings: dict[str, float] | None = None) -> Sample:
+    """WireGuard active, Tor cold; every VPN gets blocked."""
+    return _run(lab, tornet, standby=False, workdir=workdir, timings=timings)
+
+
+def vpn_blocked_to_tor_standby(lab: Lab, tornet: TorNet, workdir: Path | None = None,
+                               timings: dict[str, float] | None = None) -> Sample:
+    """WireGuard active, Tor bootstrapped in the background; every VPN gets blocked."""
+    return _run(lab, tornet, standby=True, workdir=workdir, timings=timings)
+
+
+SCENARIOS: dict[str, Callable[..., Sample]] = {
+    "vpn-blocked-to-tor": vpn_blocked_to_tor,
+    "vpn-blocked-to-tor-standby": vpn_blocked_to_tor_standby,
+}
+KEYS = ("detect_s", "outage_s", "switch_s", "restored_s", "switches", "false_switches")
+
+
+def _table(results: dict[str, dict[str, list[Any]]]) -> str:
+    lines = [f"{'scenario':<28} {'metric':<15} {'median':>8} {'min':>8} {'max':>8}  samples"]
+    for name, series in results.items():
+        for key in KEYS:
+            values = [v for v in series.get(key, []) if v is not None]
+            if not values:
+                continue
+            lines.append(f"{name:<28} {key:<15} {statistics.median(values):>8.3f} {min(values):>8.3f} "
+                         f"{max(values):>8.3f}  {', '.join(f'{v:g}' for v in values)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.tor_scenarios", description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="write the samples here")
+    parser.add_argument("--prefix", default="vtb", help="lab prefix (its own lab, brought up and down)")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), action="append")
+    parser.add_argument("--timing", action="append", default=[], metavar="NAME=SECONDS",
+                        help="override one of the daemon's timings, e.g. probe_timeout=0.5")
+    args = parser.parse_args(argv)
+    timings_used = dict(TIMINGS)
+    for item in args.timing:
+        key, _, value = item.partition("=")
+        timings_used[key] = float(value)
+    problems = Lab.missing_prerequisites() + TorNet.missing_prerequisites()
+    if problems:
+        print("cannot run: " + "; ".join(problems), file=sys.stderr)
+        return 2
+    results: dict[str, dict[str, list[Any]]] = {}
+    timings: dict[str, float] = {}
+    with Lab(prefix=args.prefix) as lab, TorNet(lab) as tornet:
+        timings["tor_network_up_s"] = round(tornet.timings["up"], 2)
+        for name in args.only or list(SCENARIOS):
+            series = results.setdefault(name, {key: [] for key in KEYS})
+            for _ in range(args.repeat):
+                sample = SCENARIOS[name](lab, tornet, timings=timings_used)
+                for key in KEYS:
+                    series[key].append(sample[key])
+                print(f"{name}: {json.dumps(sample)}", flush=True)
+    print(_table(results))
+    if args.json:
+        args.json.write_text(json.dumps({"scenarios": results, "timings": timings_used, "setup": timings}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
