@@ -24,6 +24,8 @@ PACKAGES=(
   iproute2 nftables wireguard-go wireguard-tools openvpn dnsmasq-base iputils-ping curl openssl procps
   # Tor and its transports
   tor obfs4proxy
+  # the desktops' proxy settings tools (GNOME gsettings, KDE kwriteconfig)
+  libglib2.0-bin gsettings-desktop-schemas libkf5config-bin
   # a real desktop for the tray, notifications and keyring tests
   xvfb x11-utils xdotool dbus dbus-x11 gnome-keyring libsecret-tools imagemagick
 )
