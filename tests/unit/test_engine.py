@@ -570,3 +570,23 @@ def test_a_crashed_tunnel_is_cleaned_up_not_held() -> None:
     assert d.state.phase == Disconnecting("wg", None, d.now)
     d(DisconnectDone("wg", 1, True))
     assert d.state.phase == Exhausted(d.now, holding=None)
+
+
+def test_a_manual_switch_while_offline_takes_the_old_tunnel_down_first() -> None:
+    d = Driver()
+    d.up_on("wg")
+    d(UnderlayDown())
+    d(UserSwitch("ovpn-tcp"))
+    assert d.state.phase == Disconnecting("wg", "ovpn-tcp", d.now) and Disconnect("wg", 1) in d.actions
+    assert not d.of(Connect)
+
+
+def test_a_manual_switch_during_a_take_down_waits_for_it() -> None:
+    d = Driver()
+    d.up_on("wg")
+    d(HardFailure("wg", 1, "died", d.now))
+    assert isinstance(d.state.phase, Disconnecting) and d.state.phase.then == "ovpn-udp"
+    d(UserSwitch("ovpn-tcp"))
+    assert not d.of(Connect) and isinstance(d.state.phase, Disconnecting) and d.state.phase.then == "ovpn-tcp"
+    d(DisconnectDone("wg", 1, True))
+    assert d.state.phase == Connecting("ovpn-tcp", d.now)

@@ -509,7 +509,13 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
                 return s
             if isinstance(phase, Exhausted):
                 return _leave_exhausted(s, target, "switched by you", "user", now, out)
-            if active is not None and isinstance(phase, (Connected, Verifying, Connecting)):
+            if isinstance(phase, Disconnecting):
+                # A take-down is already under way: connect the user's choice once it is done.
+                info = s.switch or SwitchInfo(phase.profile, target, "switched by you", "user", now, now)
+                return replace(s, phase=replace(phase, then=target),
+                               switch=replace(info, to_profile=target, reason="switched by you", kind="user"))
+            if active is not None and isinstance(phase, (Connected, Verifying, Connecting, Offline)):
+                # Whatever may still be up goes down first: two full tunnels are never up at once.
                 return _begin_switch(s, active, target, "switched by you", "user", now, now, out)
             s = replace(s, switch=SwitchInfo(active, target, "switched by you", "user", now, now))
             return _start_connect(s, target, now, out)
