@@ -511,9 +511,9 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
                 return _leave_exhausted(s, target, "switched by you", "user", now, out)
             if isinstance(phase, Disconnecting):
                 # A take-down is already under way: connect the user's choice once it is done.
-                info = s.switch or SwitchInfo(phase.profile, target, "switched by you", "user", now, now)
+                pending = s.switch or SwitchInfo(phase.profile, target, "switched by you", "user", now, now)
                 return replace(s, phase=replace(phase, then=target),
-                               switch=replace(info, to_profile=target, reason="switched by you", kind="user"))
+                               switch=replace(pending, to_profile=target, reason="switched by you", kind="user"))
             if active is not None and isinstance(phase, (Connected, Verifying, Connecting, Offline)):
                 # Whatever may still be up goes down first: two full tunnels are never up at once.
                 return _begin_switch(s, active, target, "switched by you", "user", now, now, out)
