@@ -26,6 +26,8 @@ PACKAGES=(
   tor obfs4proxy
   # the desktops' proxy settings tools (GNOME gsettings, KDE kwriteconfig)
   libglib2.0-bin gsettings-desktop-schemas libkf5config-bin
+  # NetworkManager's D-Bus API, mocked on a private bus
+  python3-dbusmock
   # a real desktop for the tray, notifications and keyring tests
   xvfb x11-utils xdotool dbus dbus-x11 gnome-keyring libsecret-tools imagemagick
 )

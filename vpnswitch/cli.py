@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     add("reload", "re-read the configuration file in the running instance")
     p = add("config", "check or locate the configuration file")
     p.add_argument("action", choices=["check", "path"])
+    p = add("detect", "list the VPN apps, configurations and Tor found here, with the profiles they would get")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add("autostart", "start vpnswitch at login (minimised to the tray), or stop doing so")
     p.add_argument("action", choices=["on", "off", "status"])
     return parser
@@ -86,6 +88,10 @@ def _print_status(s: dict[str, Any]) -> None:
     print(f"vpnswitch: {line}; last check {_local_time(s.get('last_check'))}")
     if s.get("message"):
         print(f"  {s['message']}")
+    if s.get("preference") == "privacy":
+        print("  preference: privacy — Tor profiles come first; browsing will be slower")
+    elif s.get("preference"):
+        print(f"  preference: {s['preference']} — Tor is the last resort")
     width = max((len(p["name"]) for p in s["profiles"]), default=4)
     for p in s["profiles"]:
         marker = "●" if p["state"] == "active" else " "
@@ -105,6 +111,9 @@ def _print_check(r: dict[str, Any]) -> None:
         mark = "ok " if t["ok"] else "FAIL"
         detail = f"{t['status']} in {t['latency_ms']:.0f} ms" if t["ok"] else (t["error"] or f"status {t['status']}")
         print(f"  {mark} {t['url']} ({t['role']}): {detail}")
+    for c in r.get("conflicts", []):
+        print(f"  {'BLOCKS' if c.get('blocking') else 'WARN  '} {c['app']}: {c['problem']}")
+        print(f"         {c['fix']}" + (f" (`{' '.join(c['fix_command'])}`)" if c.get("fix_command") else ""))
 
 
 def _print_history(entries: list[dict[str, Any]]) -> None:
@@ -195,6 +204,28 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_detect(args: argparse.Namespace) -> int:
+    from vpnswitch.backends.detect import detect
+
+    found = detect()
+    if args.json:
+        print(json.dumps([d.to_json() for d in found], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not found:
+        print("no VPN app, VPN configuration or Tor was found")
+    for d in found:
+        print(f"{d.display_name}  [{d.backend}]  {d.evidence}")
+        for p in d.profiles:
+            print(f"  profile \"{p.name}\" {json.dumps(dict(p.params), ensure_ascii=False)}"
+                  + ("" if p.enabled else " (disabled)"))
+        for w in d.warnings:
+            print(f"  note: {w}")
+        for c in d.conflicts:
+            print(f"  {'BLOCKS' if c.blocking else 'warning'}: {c.problem}")
+            print(f"    fix: {c.fix}" + (f" (`{' '.join(c.fix_command)}`)" if c.fix_command else ""))
+    return EXIT_OK
+
+
 def cmd_autostart(args: argparse.Namespace) -> int:
     from vpnswitch.system import autostart
 
@@ -226,6 +257,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": cmd_history,
     "config": cmd_config,
     "autostart": cmd_autostart,
+    "detect": cmd_detect,
 }
 
 

@@ -38,10 +38,10 @@ def normalise_platform(value: str | None) -> Platform:
     value = value.lower()
     aliases: dict[str, Platform] = {"win32": "windows", "win": "windows", "macos": "darwin", "mac": "darwin",
                                     "osx": "darwin"}
-    value = aliases.get(value, value)  # type: ignore[assignment]
+    value = aliases.get(value, value)
     if value not in PLATFORMS:
         raise ValueError(f"unknown platform {value!r} (known: {', '.join(PLATFORMS)})")
-    return value  # type: ignore[return-value]
+    return value
 
 
 _LINUX_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/snap/bin")

@@ -54,8 +54,11 @@ class ControlHandler:
                 self.runtime.resume()
                 return {"ok": True, "result": "automatic switching resumed"}
             case "check":
-                report = self.runtime.check().result(timeout=CHECK_TIMEOUT)
-                return {"ok": True, "result": asdict(report)}
+                pending = self.runtime.check()
+                conflicts = self._conflicts()  # asked while the probes run
+                result = asdict(pending.result(timeout=CHECK_TIMEOUT))
+                result["conflicts"] = conflicts
+                return {"ok": True, "result": result}
             case "history":
                 limit = request.get("limit", 200)
                 if not isinstance(limit, int) or limit < 1:
@@ -76,3 +79,15 @@ class ControlHandler:
                     self._show_window()
                 return {"ok": True, "result": "shown" if self._show_window else "no window (headless)"}
         return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+    def _conflicts(self) -> list[dict[str, Any]]:
+        """Vendor kill switches and tunnels of other apps that would break the next switch; never fails check."""
+        try:
+            from vpnswitch.backends.conflicts import find_conflicts
+
+            active = self.runtime.snapshot().active
+            profile = self.runtime.config.profile(active) if active else None
+            return [c.to_json() for c in find_conflicts(active_backend=profile.backend if profile else None)]
+        except Exception:
+            log.exception("looking for conflicting VPN settings failed")
+            return []

@@ -1,0 +1,1 @@
+"""NetworkManager: D-Bus client, nmcli fallback, shared model, WireGuard import."""
