@@ -101,9 +101,9 @@ def block_rules(name: str, topo: Topology, *, arg: str | None = None) -> list[st
         kbytes = int(arg or "0")
         if kbytes <= 0:
             raise ValueError(f"rate must be a positive number of kbytes/s, not {kbytes}")
-        # One policer per direction; a burst of ~1/4 s keeps TCP from collapsing.
-        burst = max(kbytes // 4, 16)
-        limit = f"limit rate over {kbytes} kbytes/second burst {burst} kbytes drop"
+        # One policer per direction. Its bucket holds one second of traffic (the kernel
+        # sizes byte buckets as rate + burst), so a transfer's first second passes fast.
+        limit = f"limit rate over {kbytes} kbytes/second drop"
         cli = topo.isp_client_if
         return [f'iifname "{cli}" {limit}', f'oifname "{cli}" {limit}']
     raise ValueError(f"unknown nft block {name!r}; known: {', '.join(NFT_BLOCKS)}")

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.lab import configs
@@ -36,9 +37,7 @@ def fetch_error(lab: Lab, url: str, *, iface: str | None = None, timeout: float 
     return lab.client_run([*argv, url], timeout=timeout + 5).returncode
 
 
-def resolve(
-    lab: Lab, name: str, *, server: str, iface: str | None = None, timeout: float = 1.0
-) -> list[str] | None:
+def resolve(lab: Lab, name: str, *, server: str, iface: str | None = None, timeout: float = 1.0) -> list[str] | None:
     """A records of name from one resolver (optionally through one tunnel); None on timeout."""
     argv = [sys.executable, str(_DNSQ), "--server", server, "--timeout", str(timeout)]
     if iface:
@@ -47,9 +46,8 @@ def resolve(
     return result.stdout.split() if result.returncode == 0 else None
 
 
-def wait_until(what: str, check: object, timeout: float, interval: float = 0.05) -> None:
-    """Poll check() (a callable returning truthy) until it holds; raise after timeout."""
-    assert callable(check)
+def wait_until(what: str, check: Callable[[], object], timeout: float, interval: float = 0.05) -> None:
+    """Poll check() until it is truthy; raise TimeoutError after timeout seconds."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
@@ -70,9 +68,7 @@ class WgClient:
     def start(self, timeout: float = 5.0) -> None:
         text = self.conf.read_text()
         address = next(
-            line.split("=", 1)[1].strip()
-            for line in text.splitlines()
-            if line.lower().startswith("address")
+            line.split("=", 1)[1].strip() for line in text.splitlines() if line.lower().startswith("address")
         )
         stripped = self.lab.state_dir / f"{self.name}.conf"
         stripped.touch(mode=0o600)
@@ -145,6 +141,7 @@ class OvpnClient:
 
     def wait_connected(self, timeout: float, *, after: int) -> None:
         """Wait for the (after+1)-th "Initialization Sequence Completed"."""
+
         def connected() -> bool:
             if self._popen is not None and self._popen.poll() is not None:
                 raise LabError(f"{self.name} exited: {self.log.read_text()[-2000:]}")

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from tests.lab import censor, configs, procs
 from tests.lab import topology as t
@@ -59,7 +59,6 @@ REQUIRED_PROGRAMS = {
     "openssl": "openssl",
     "curl": "curl",
     "ping": "iputils-ping",
-    "getent": "libc-bin",
 }
 
 BLOCK_NAMES = (*censor.NFT_BLOCKS, "dns")
@@ -208,8 +207,7 @@ class Lab:
         for daemon in self._daemons.values():  # reap our own children: no zombies
             with contextlib.suppress(subprocess.TimeoutExpired):
                 daemon.popen.wait(timeout=1.0)
-        self._daemons.clear()
-        self._records.clear()
+        self._daemons.clear()  # records stay, so leftovers() can check them afterwards
 
         for ns in namespaces:
             if (NETNS_DIR / ns).exists():
@@ -225,9 +223,8 @@ class Lab:
             raise LabError(f"{survivors} lab process(es) did not exit even after SIGKILL")
 
     def is_up(self) -> bool:
-        return self._load_state() is not None and all(
-            (NETNS_DIR / ns).exists() for ns in self.topo.namespaces
-        )
+        """Whether this lab's state and all its namespaces exist."""
+        return self._load_state() is not None and all((NETNS_DIR / ns).exists() for ns in self.topo.namespaces)
 
     def leftovers(self) -> list[str]:
         """Anything of this lab that still exists; empty after a clean down()."""
@@ -240,11 +237,7 @@ class Lab:
         for path in (Path(self.topo.netns_etc_dir), self.state_dir):
             if path.exists():
                 found.append(f"path {path}")
-        found += [
-            f"process {r.name} pid {r.pid}"
-            for r in self._records.values()
-            if procs.is_running(r.pid) and procs.starttime(r.pid) == r.starttime
-        ]
+        found += [f"process {r.name} pid {r.pid}" for r in self._records.values() if procs.is_same(r)]
         return found
 
     # ------------------------------------------------------------------ running commands
@@ -256,7 +249,7 @@ class Lab:
         *,
         timeout: float = 10.0,
         check: bool = False,
-        input: str | None = None,  # noqa: A002 (mirrors subprocess.run)
+        input: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run argv (a list, never a shell string) inside one of this lab's namespaces."""
@@ -272,9 +265,7 @@ class Lab:
                 env=None if env is None else {**os.environ, **env},
             )
         except subprocess.CalledProcessError as err:
-            raise LabError(
-                f"{' '.join(argv)} in {ns} failed ({err.returncode}): {err.stderr.strip()}"
-            ) from err
+            raise LabError(f"{' '.join(argv)} in {ns} failed ({err.returncode}): {err.stderr.strip()}") from err
 
     def client_run(
         self,
@@ -282,7 +273,7 @@ class Lab:
         *,
         timeout: float = 10.0,
         check: bool = False,
-        input: str | None = None,  # noqa: A002
+        input: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run a command in the client namespace and wait for it."""
@@ -302,9 +293,7 @@ class Lab:
 
         Without stdout/stderr, output goes to logs/<name>.log in the state directory.
         """
-        return self.ns_popen(
-            self.client_ns, argv, name=name, env=env, stdin=stdin, stdout=stdout, stderr=stderr
-        )
+        return self.ns_popen(self.client_ns, argv, name=name, env=env, stdin=stdin, stdout=stdout, stderr=stderr)
 
     def ns_popen(
         self,
@@ -320,9 +309,8 @@ class Lab:
         """Start a tracked process in one of the lab's namespaces."""
         self._check_ns(ns)
         name = name or self._unique_name(Path(argv[0]).name)
-        log = self.log_dir / f"{name}.log" if stdout is None and stderr is None else None
-        return self._spawn(name, ns, argv, env=env, log=log, stdin=stdin, stdout=stdout,
-                           stderr=stderr).popen  # fmt: skip
+        log = self.log_path(name) if stdout is None and stderr is None else None
+        return self._spawn(name, ns, argv, env=env, log=log, stdin=stdin, stdout=stdout, stderr=stderr).popen
 
     def wg_server(self, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
         """Run `wg ARGS` against the lab's WireGuard servers (their sockets are private)."""
@@ -359,7 +347,11 @@ class Lab:
         self._set_block("loss", str(percent))
 
     def rate_limit(self, kbytes_per_s: int) -> None:
-        """Police the client link to kbytes_per_s in each direction."""
+        """Police the client link to kbytes_per_s in each direction.
+
+        An nft policer (no shaping qdisc needed): its bucket holds one second of traffic,
+        so the first second of a transfer passes at line rate, then the rate holds.
+        """
         self._set_block("rate", str(kbytes_per_s))
 
     def cut_client_link(self) -> None:
@@ -367,6 +359,7 @@ class Lab:
         self._set_block("link")
 
     def restore_client_link(self) -> None:
+        """Undo cut_client_link()."""
         self.unblock("link")
 
     def dns_blackhole(self) -> None:
@@ -381,9 +374,9 @@ class Lab:
             self._nft(censor.set_block(self.topo, name, []))
 
     def unblock_all(self) -> None:
+        """Switch every censor operation off (the permanent site censorship stays)."""
         self._nft("".join(censor.set_block(self.topo, name, []) for name in censor.NFT_BLOCKS))
-        if "dns" in self.active_blocks():
-            self._set_dns(blackhole_all=False)
+        self._set_dns(blackhole_all=False)
 
     def block(self, name: str, arg: str | None = None) -> None:
         """Generic form of the block_* methods (used by the CLI)."""
@@ -393,10 +386,9 @@ class Lab:
             self._set_block(name, arg)
 
     def active_blocks(self) -> list[str]:
+        """Names of the censor operations now in force, read back from nft and dnsmasq."""
         listing = json.loads(self._nft_out(["-j", "list", "table", "inet", self.topo.censor_table]))
-        busy = {
-            item["rule"]["chain"] for item in listing["nftables"] if "rule" in item
-        }
+        busy = {item["rule"]["chain"] for item in listing["nftables"] if "rule" in item}
         active = [name for name in censor.NFT_BLOCKS if censor.chain(name) in busy]
         if self._isp_hosts.exists() and "0.0.0.0 " + t.CANARY_HOST in self._isp_hosts.read_text():
             active.append("dns")
@@ -415,17 +407,18 @@ class Lab:
         return self._counter(censor.COUNTER_ISP_DNS)
 
     def reset_counters(self) -> None:
+        """Zero the leak counters, e.g. right before the part of a test that must not leak."""
         self._nft_out(["reset", "counters", "table", "inet", self.topo.censor_table])
 
     # ------------------------------------------------------------------ diagnostics
 
     def status(self) -> dict[str, Any]:
+        """A JSON-able summary for humans (the CLI's `status`)."""
         state = self._load_state()
         processes = []
         for raw in (state or {}).get("processes", []):
             record = ProcRecord.from_json(raw)
-            alive = procs.is_running(record.pid) and procs.starttime(record.pid) == record.starttime
-            processes.append({"name": record.name, "pid": record.pid, "alive": alive})
+            processes.append({"name": record.name, "pid": record.pid, "alive": procs.is_same(record)})
         return {
             "prefix": self.prefix,
             "state_dir": str(self.state_dir),
@@ -437,9 +430,15 @@ class Lab:
         }
 
     def client_configs(self) -> list[Path]:
+        """The profiles handed to the app under test."""
         return [self.wg_client_conf, self.wg_alt_client_conf, self.ovpn_udp_conf, self.ovpn_tcp_conf]
 
+    def log_path(self, name: str) -> Path:
+        """Where a process started under `name` writes its output."""
+        return self.log_dir / f"{name}.log"
+
     def log_tails(self, lines: int = 15) -> dict[str, str]:
+        """The last lines of every lab log, by process name (for failure reports)."""
         if not self.log_dir.is_dir():
             return {}
         return {
@@ -447,7 +446,8 @@ class Lab:
             for log in sorted(self.log_dir.glob("*.log"))
         }
 
-    def print_logs(self, stream: Any, lines: int = 15) -> None:
+    def print_logs(self, stream: TextIO, lines: int = 15) -> None:
+        """Dump log tails, e.g. before a failed lab's state dir (and logs) is removed."""
         for name, tail in self.log_tails(lines).items():
             print(f"----- {self.prefix} {name}.log (tail) -----\n{tail}", file=stream)
 
@@ -470,13 +470,17 @@ class Lab:
             raise LabError(f"unreadable lab state {self._state_file}: {err}") from err
         return data
 
-    def _save_state(self) -> None:
+    def _save_state(self, *, claim: bool = False) -> None:
+        """Write the state file; another process's records (e.g. the CLI's servers) are kept."""
+        old = {} if claim else (self._load_state() or {})
+        records = {raw["name"]: raw for raw in old.get("processes", [])}
+        records.update((r.name, r.to_json()) for r in self._records.values())
         me = os.getpid()
         state = {
             "prefix": self.prefix,
-            "owner": {"pid": me, "starttime": procs.starttime(me)},
+            "owner": old.get("owner") or {"pid": me, "starttime": procs.starttime(me)},
             "namespaces": list(self.topo.namespaces),
-            "processes": [r.to_json() for r in self._records.values()],
+            "processes": list(records.values()),
         }
         tmp = self._state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1))
@@ -485,11 +489,9 @@ class Lab:
     def _check_not_owned_by_other(self, state: Mapping[str, Any]) -> None:
         owner = state.get("owner", {})
         pid = int(owner.get("pid", 0))
-        if pid and pid != os.getpid() and procs.is_running(pid):
-            if procs.starttime(pid) == owner.get("starttime"):
-                raise LabError(
-                    f"lab {self.prefix} ({self.state_dir}) is in use by running process {pid}"
-                )
+        alive = pid and pid != os.getpid() and procs.is_running(pid)
+        if alive and procs.starttime(pid) == owner.get("starttime"):
+            raise LabError(f"lab {self.prefix} ({self.state_dir}) is in use by running process {pid}")
 
     def _claim(self) -> None:
         """Record ownership of the lab's names before creating anything."""
@@ -499,6 +501,7 @@ class Lab:
             self.down()  # our own earlier lab (e.g. `up` twice from the CLI): rebuild
         elif self.state_dir.exists() and not _is_empty_dir(self.state_dir):
             raise LabError(f"{self.state_dir} is not empty and holds no lab state; refusing")
+        self._records.clear()
         taken = [ns for ns in self.topo.namespaces if (NETNS_DIR / ns).exists()]
         if Path(self.topo.netns_etc_dir).exists():
             taken.append(self.topo.netns_etc_dir)
@@ -511,7 +514,7 @@ class Lab:
             )
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.log_dir.mkdir(exist_ok=True)
-        self._save_state()
+        self._save_state(claim=True)
 
     # ------------------------------------------------------------------ internals: network
 
@@ -539,9 +542,7 @@ class Lab:
                 f"addr add {link.leaf_ip}/24 dev {link.leaf_if}",
                 f"link set {link.leaf_if} up",
             ]
-        leaf_cmds[topo.inet_ns] += [
-            f"addr add {ip}/24 dev {topo.uplink_if}" for ip in (t.CANARY_IP, t.HONEST_DNS_IP)
-        ]
+        leaf_cmds[topo.inet_ns] += [f"addr add {ip}/24 dev {topo.uplink_if}" for ip in (t.CANARY_IP, t.HONEST_DNS_IP)]
         # Only the client has a default route (apps and OpenVPN's redirect-gateway want
         # one); servers know just the lab range, so stray traffic is unroutable.
         leaf_cmds[topo.client_ns].append(f"route add default via {t.CLIENT_GW}")
@@ -560,9 +561,7 @@ class Lab:
         # never used in the client namespace. Short timeouts keep blocked lookups quick.
         etc = Path(topo.netns_etc_dir)
         etc.mkdir(parents=True)
-        (etc / "resolv.conf").write_text(
-            f"nameserver {t.CLIENT_GW}\noptions timeout:1 attempts:2\n"
-        )
+        (etc / "resolv.conf").write_text(f"nameserver {t.CLIENT_GW}\noptions timeout:1 attempts:2\n")
         self.timings["network"] = time.monotonic() - started
 
     # ------------------------------------------------------------------ internals: servers
@@ -595,12 +594,11 @@ class Lab:
 
         self.wg_server_run_dir.mkdir(mode=0o700)
         for name, iface in (("wg-server", topo.wg_server_if), ("wg-alt-server", topo.wg_alt_server_if)):
-            self._spawn(name, topo.wg_ns, ["wireguard-go", "-f", iface],
-                        env={"LOG_LEVEL": "verbose"}, launcher=self._wg_launcher)  # fmt: skip
+            argv = ["wireguard-go", "-f", iface]
+            self._spawn(name, topo.wg_ns, argv, env={"LOG_LEVEL": "verbose"}, launcher=self._wg_launcher)
             waits.append((name, (self.wg_server_run_dir / f"{iface}.sock").exists))
 
-        for proto, port, net in (("udp", t.OVPN_UDP_PORT, t.OVPN_UDP_NET),
-                                 ("tcp", t.OVPN_TCP_PORT, t.OVPN_TCP_NET)):  # fmt: skip
+        for proto, port, net in (("udp", t.OVPN_UDP_PORT, t.OVPN_UDP_NET), ("tcp", t.OVPN_TCP_PORT, t.OVPN_TCP_NET)):
             conf = self.state_dir / f"ovpn-server-{proto}.conf"
             conf.write_text(
                 configs.ovpn_server_conf(pki, proto=proto, port=port, net=net, dev=f"{self.prefix}s{proto}")
@@ -629,14 +627,22 @@ class Lab:
 
     def _write_client_configs(self, pki: Pki, keys: Mapping[str, configs.WgKeys]) -> None:
         self.wg_client_conf.parent.mkdir(mode=0o700, exist_ok=True)
-        _write_private(self.wg_client_conf, configs.wg_quick_client_conf(
-            keys["client"], keys["server"], port=t.WG_PORT, net=t.WG_NET))
-        _write_private(self.wg_alt_client_conf, configs.wg_quick_client_conf(
-            keys["alt_client"], keys["alt_server"], port=t.WG_ALT_PORT, net=t.WG_ALT_NET))
-        _write_private(self.ovpn_udp_conf, configs.ovpn_client_conf(
-            pki, proto="udp", port=t.OVPN_UDP_PORT, dev=self.ovpn_udp_iface))
-        _write_private(self.ovpn_tcp_conf, configs.ovpn_client_conf(
-            pki, proto="tcp", port=t.OVPN_TCP_PORT, dev=self.ovpn_tcp_iface))  # fmt: skip
+        _write_private(
+            self.wg_client_conf,
+            configs.wg_quick_client_conf(keys["client"], keys["server"], port=t.WG_PORT, net=t.WG_NET),
+        )
+        _write_private(
+            self.wg_alt_client_conf,
+            configs.wg_quick_client_conf(keys["alt_client"], keys["alt_server"], port=t.WG_ALT_PORT, net=t.WG_ALT_NET),
+        )
+        _write_private(
+            self.ovpn_udp_conf,
+            configs.ovpn_client_conf(pki, proto="udp", port=t.OVPN_UDP_PORT, dev=self.ovpn_udp_iface),
+        )
+        _write_private(
+            self.ovpn_tcp_conf,
+            configs.ovpn_client_conf(pki, proto="tcp", port=t.OVPN_TCP_PORT, dev=self.ovpn_tcp_iface),
+        )
 
     def _wait_ready(self, waits: Sequence[tuple[str, Callable[[], bool]]]) -> None:
         pending = dict(waits)
@@ -672,12 +678,19 @@ class Lab:
         launcher: Sequence[str] = (),
     ) -> _Daemon:
         old = self._records.get(name)
-        if old is not None and procs.is_running(old.pid) and procs.starttime(old.pid) == old.starttime:
+        if old is not None and procs.is_same(old):
             raise LabError(f"a lab process named {name!r} is already running")
         if log is None and stdout is None and stderr is None:
-            log = self.log_dir / f"{name}.log"
+            log = self.log_path(name)
         popen, record = procs.spawn(
-            name, ns, argv, log=log, env=env, stdin=stdin, stdout=stdout, stderr=stderr,
+            name,
+            ns,
+            argv,
+            log=log,
+            env=env,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
             launcher=launcher,
         )
         daemon = _Daemon(popen, record, log or Path(os.devnull))
@@ -717,9 +730,7 @@ class Lab:
         return self.ns_run(self.topo.isp_ns, ["nft", *args], check=True).stdout
 
     def _counter(self, name: str) -> int:
-        listing = json.loads(
-            self._nft_out(["-j", "list", "counter", "inet", self.topo.censor_table, name])
-        )
+        listing = json.loads(self._nft_out(["-j", "list", "counter", "inet", self.topo.censor_table, name]))
         counters = [item["counter"] for item in listing["nftables"] if "counter" in item]
         return int(counters[0]["packets"])
 
@@ -758,11 +769,9 @@ class Lab:
 # ---------------------------------------------------------------------- helpers
 
 
-def _run(argv: Sequence[str], *, input: str | None = None) -> str:  # noqa: A002
+def _run(argv: Sequence[str], *, input: str | None = None) -> str:
     try:
-        return subprocess.run(
-            argv, input=input, capture_output=True, text=True, check=True, timeout=30
-        ).stdout
+        return subprocess.run(argv, input=input, capture_output=True, text=True, check=True, timeout=30).stdout
     except subprocess.CalledProcessError as err:
         raise LabError(f"{' '.join(argv)} failed: {err.stderr.strip()}") from err
 
@@ -816,9 +825,7 @@ def _remove_stale_socket(path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python3 -m tests.lab.harness", description="vpnswitch censorship lab"
-    )
+    parser = argparse.ArgumentParser(prog="python3 -m tests.lab.harness", description="vpnswitch censorship lab")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX)
     parser.add_argument("--state-dir", type=Path, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -856,7 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             lab.unblock_all()
         else:
             lab.unblock(args.name)
-    except LabError as err:
+    except (LabError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0

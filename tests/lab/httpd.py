@@ -23,10 +23,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "vpnswitch-lab"
     sites: dict[str, bytes] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+    def do_GET(self) -> None:
         self._respond(send_body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._respond(send_body=False)
 
     def _respond(self, *, send_body: bool) -> None:
@@ -55,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
         if send_body and code != 204:
             self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Keep request logs short; they end up in the lab's log file."""
         print(f"{self.client_address[0]} {format % args}", flush=True)
 
@@ -71,10 +71,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--site", action="append", default=[], metavar="IP=BODY_HEX")
     args = parser.parse_args()
-    _Handler.sites = {
-        ip: bytes.fromhex(body) for ip, body in (s.split("=", 1) for s in args.site)
-    }
-    with _Server(("0.0.0.0", args.port), _Handler) as server:  # noqa: S104 (netns only)
+    _Handler.sites = {ip: bytes.fromhex(body) for ip, body in (s.split("=", 1) for s in args.site)}
+    with _Server(("0.0.0.0", args.port), _Handler) as server:  # inside the inet namespace only
         args.ready.write_text("ready\n")
         server.serve_forever()
 

@@ -75,9 +75,7 @@ def static_key() -> str:
     """An OpenVPN static key (tls-crypt), same format as `openvpn --genkey tls-crypt`."""
     hex_key = secrets.token_hex(256)
     lines = [hex_key[i : i + 32] for i in range(0, len(hex_key), 32)]
-    return "\n".join(
-        ["-----BEGIN OpenVPN Static key V1-----", *lines, "-----END OpenVPN Static key V1-----", ""]
-    )
+    return "\n".join(["-----BEGIN OpenVPN Static key V1-----", *lines, "-----END OpenVPN Static key V1-----", ""])
 
 
 def _req(

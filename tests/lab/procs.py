@@ -28,8 +28,7 @@ class ProcRecord:
     name: str
     pid: int
     starttime: int
-    argv: tuple[str, ...]  # the command after `ip netns exec NS` has exec'd it
-    wrapper: tuple[str, ...]  # the full argv as spawned
+    argv: tuple[str, ...]  # the command itself, without `ip netns exec NS` or a launcher
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,7 +36,6 @@ class ProcRecord:
             "pid": self.pid,
             "starttime": self.starttime,
             "argv": list(self.argv),
-            "wrapper": list(self.wrapper),
         }
 
     @classmethod
@@ -47,7 +45,6 @@ class ProcRecord:
             pid=int(data["pid"]),
             starttime=int(data["starttime"]),
             argv=tuple(data["argv"]),
-            wrapper=tuple(data["wrapper"]),
         )
 
 
@@ -62,13 +59,13 @@ def _stat_fields(pid: int) -> list[str] | None:
 
 def starttime(pid: int) -> int | None:
     fields = _stat_fields(pid)
-    return int(fields[19]) if fields else None
+    return int(fields[19]) if fields is not None else None
 
 
 def is_running(pid: int) -> bool:
     """True unless the process is gone or a zombie (which is as good as dead)."""
     fields = _stat_fields(pid)
-    return bool(fields) and fields[0] not in ("Z", "X")
+    return fields is not None and fields[0] not in ("Z", "X")
 
 
 def cmdline(pid: int) -> tuple[str, ...] | None:
@@ -117,8 +114,23 @@ def spawn(
         )
     # The start time survives exec, so it identifies the process even before
     # `ip netns exec` has replaced itself with argv.
-    record = ProcRecord(name, proc.pid, starttime(proc.pid) or 0, tuple(argv), wrapper)
+    record = ProcRecord(name, proc.pid, starttime(proc.pid) or 0, tuple(argv))
     return proc, record
+
+
+def is_same(record: ProcRecord) -> bool:
+    """Is the recorded process still running (not a zombie) under its PID?
+
+    `ip netns exec` and launchers exec their arguments, so at every stage of its life the
+    process's command line ends with the recorded argv; the start time rules out reuse.
+    """
+    cmd = cmdline(record.pid)
+    return (
+        is_running(record.pid)
+        and starttime(record.pid) == record.starttime
+        and cmd is not None
+        and cmd[len(cmd) - len(record.argv) :] == record.argv
+    )
 
 
 def open_if_same(record: ProcRecord) -> int | None:
@@ -126,10 +138,7 @@ def open_if_same(record: ProcRecord) -> int | None:
     fd = _pidfd_open(record.pid)
     if fd is None:
         return None
-    if starttime(record.pid) == record.starttime and cmdline(record.pid) in (
-        record.argv,
-        record.wrapper,
-    ):
+    if is_same(record):  # checked after opening: the pidfd pins this very process
         return fd
     os.close(fd)
     return None

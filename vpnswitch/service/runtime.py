@@ -32,7 +32,6 @@ from vpnswitch.core.model import (
     ConnectDone,
     Disconnect,
     DisconnectDone,
-    Disconnecting,
     EngineConfig,
     Event,
     HardFailure,
@@ -65,7 +64,7 @@ from vpnswitch.service.loop import Loop
 from vpnswitch.service.monitors import SleepDetector, StallDetector
 from vpnswitch.service.offlinegate import LocalCheck, OfflineGate
 from vpnswitch.service.snapshot import EMPTY, ProfileStatus, Snapshot, TargetStatus
-from vpnswitch.service.switchguard import SwitchGuard
+from vpnswitch.service.tunnelguard import TunnelGuard
 from vpnswitch.system.leakguard import LeakGuard
 from vpnswitch.system.netinfo import Counters, Underlay
 
@@ -175,11 +174,11 @@ class Runtime:
         self._stopping = False
         self._inflight = 0  # connect/disconnect calls still running
         self._standby_busy: set[str] = set()  # profiles whose standby() call is still running
-        # Nothing leaves outside a tunnel while switching (root only); a dead local network is no reason to switch.
-        self._guard = SwitchGuard(leak_guard, self._profile_backend, self._tunnel_backends) if leak_guard else None
+        # Nothing leaves outside the tunnel, even while it dies or is switched (root only); and a dead local
+        # network is no reason to switch.
+        self._guard = TunnelGuard(leak_guard, self._profile_backend, self._tunnel_backends) if leak_guard else None
         self._gate = OfflineGate(local_network, self._loop.run_task, self._handle, self._network,
-                                 self._watched_tunnels, lambda: self._guard is not None and self._guard.on
-                                 ) if local_network else None
+                                 self._watched_tunnels) if local_network else None
 
     # ------------------------------------------------------------------------------------- public API
 
@@ -344,10 +343,9 @@ class Runtime:
                 self._execute(action, now)
             except Exception:
                 log.exception("action %s failed", type(action).__name__)
-        if self._guard is not None:
-            release = self._guard.settle(self._state.state_name == "switching")
-            if release is not None:
-                self._loop.run_task(release, 10.0, lambda _r: None, "leak guard release")
+        guard_work = self._guard_work()
+        if guard_work is not None:
+            self._loop.run_task(guard_work, 10.0, lambda _r: None, "leak guard")
         self._publish()
 
     # ---------------------------------------------------------------------------------------- actions
@@ -359,13 +357,12 @@ class Runtime:
                 name, gen = action.profile, action.gen
                 self._run_backend(name, "connect", t.connect_timeout,
                                   lambda r: ConnectDone(name, gen, r is None, *_failure(r)),
-                                  before=self._guard_work(name))
+                                  before=self._guard_work())
             case Disconnect():
                 name, gen = action.profile, action.gen
-                phase = self._state.phase
                 self._run_backend(name, "disconnect", t.disconnect_timeout,
                                   lambda r: DisconnectDone(name, gen, r is None, _failure(r)[0]),
-                                  before=self._guard_work(phase.then if isinstance(phase, Disconnecting) else None))
+                                  before=self._guard_work())
             case Probe():
                 self._probe(action.profile, action.gen, action.round_id, now)
             case Precheck():
@@ -407,11 +404,11 @@ class Runtime:
         except Exception:  # noqa: BLE001
             return None
 
-    def _guard_work(self, target: str | None) -> Callable[[], None] | None:
-        """Leak-guard work to run (on the worker, first) before a connect or disconnect during a switch."""
+    def _guard_work(self) -> Callable[[], None] | None:
+        """Leak-guard work that brings the guard in line with the engine's state (None: it already is)."""
         if self._guard is None:
             return None
-        return self._guard.before(self._state.state_name == "switching", target)
+        return self._guard.work(self._state, self._network())
 
     def _tunnel_backends(self) -> list[Backend]:
         found = []

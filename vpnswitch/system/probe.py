@@ -141,7 +141,11 @@ def _resolve(host: str) -> str | None:
 class HttpProber:
     """Runs one probe round: every target in parallel, each with its own deadline."""
 
-    def __init__(self, max_workers: int = 6, leak_checker: Callable[[Route, Sequence[ProbeTarget]], str] = leak_check):
+    # Evidence rounds overlap (a stall launches up to `failure_rounds` of them a fraction of a second apart), and
+    # each round needs one thread per target plus the egress check. A smaller pool would queue the later rounds
+    # behind the earlier ones' timeouts and delay the verdict by a whole probe timeout. Threads start on demand.
+    def __init__(self, max_workers: int = 32,
+                 leak_checker: Callable[[Route, Sequence[ProbeTarget]], str] = leak_check):
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
         self._leak_checker = leak_checker
 
