@@ -41,3 +41,19 @@ def test_interface_facts() -> None:
     counters = netinfo.interface_counters("lo")
     assert counters is not None and counters.rx >= 0
     assert netinfo.is_tunnel_name("wg0") and netinfo.is_tunnel_name("tun3") and not netinfo.is_tunnel_name("eth0")
+
+
+def test_tunnels_are_recognised_by_the_kernels_view_not_only_by_name(tmp_path: Path) -> None:
+    (tmp_path / "office").mkdir()
+    (tmp_path / "office" / "tun_flags").write_text("0x1001\n")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "uevent").write_text("DEVTYPE=wireguard\nINTERFACE=home\nIFINDEX=9\n")
+    (tmp_path / "enp3s0").mkdir()
+    (tmp_path / "enp3s0" / "uevent").write_text("INTERFACE=enp3s0\nIFINDEX=2\n")
+    (tmp_path / "wwan0").mkdir()
+    (tmp_path / "wwan0" / "type").write_text("65534\n")  # a modem's raw-IP link is the underlay
+    assert netinfo.is_tunnel_name("office", sysfs=tmp_path)
+    assert netinfo.is_tunnel_name("home", sysfs=tmp_path)
+    assert not netinfo.is_tunnel_name("enp3s0", sysfs=tmp_path)
+    assert not netinfo.is_tunnel_name("wwan0", sysfs=tmp_path)
+    assert not netinfo.is_tunnel_name("absent", sysfs=tmp_path)

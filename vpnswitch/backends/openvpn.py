@@ -63,6 +63,7 @@ def windows_argv(program: str, config: Path, port: int, password_file: Path, dev
     argv = [program, "--cd", str(config.parent), "--config", str(config),
             "--management", "127.0.0.1", str(port), str(password_file),
             "--management-hold", "--management-query-passwords", "--auth-retry", "none",
+            "--server-poll-timeout", "10", "--connect-retry-max", "1",  # fail fast; vpnswitch does the retrying
             "--suppress-timestamps", "--script-security", "1"]
     if dev_node:
         argv += ["--dev-node", dev_node]

@@ -79,8 +79,23 @@ def is_ip(host: str) -> bool:
     return True
 
 
-def is_tunnel_name(name: str) -> bool:
-    return name.startswith(TUNNEL_PREFIXES)
+def is_tunnel_name(name: str, sysfs: Path = Path("/sys/class/net")) -> bool:
+    """A VPN's interface: a known name, or (Linux) a TUN/TAP device or a link without a hardware type.
+
+    Names alone miss tunnels whose device name the user or app chose (OpenVPN's ``dev``, WireGuard's
+    config name); the kernel knows better: TUN/TAP devices (OpenVPN, wireguard-go, most vendor apps) have
+    ``tun_flags``, kernel WireGuard says so in its uevent. The link type is not used: a mobile modem's
+    raw-IP interface has the same "none" type as a tunnel, and must stay the underlay.
+    """
+    if name.startswith(TUNNEL_PREFIXES):
+        return True
+    device = sysfs / name
+    if (device / "tun_flags").exists():
+        return True
+    try:
+        return "DEVTYPE=wireguard" in (device / "uevent").read_text()
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,10 @@ def openvpn_argv(launch: OpenVpnLaunch, program: str = "openvpn", client_user: s
         "--management-hold",
         "--management-query-passwords",
         "--auth-retry", "none",  # a refused password ends the process instead of asking forever
+        # A blocked server must fail fast, not after openvpn's own 120 s and endless retries: vpnswitch does
+        # the retrying, across profiles. 10 s is still generous for a first answer over a slow link.
+        "--server-poll-timeout", "10",
+        "--connect-retry-max", "1",
         "--suppress-timestamps",
     ]
     if client_user:
