@@ -28,8 +28,9 @@ PACKAGES=(
   libglib2.0-bin gsettings-desktop-schemas libkf5config-bin
   # NetworkManager's D-Bus API, mocked on a private bus
   python3-dbusmock
-  # a real desktop for the tray, notifications and keyring tests
-  xvfb x11-utils xdotool dbus dbus-x11 gnome-keyring libsecret-tools imagemagick
+  # a real desktop for the tray, notifications and keyring tests, Urdu fonts, desktop-file checks
+  xvfb xauth x11-utils xdotool trayer dunst dbus dbus-x11 dbus-bin gnome-keyring libsecret-tools imagemagick
+  fonts-noto-core desktop-file-utils appstream util-linux
 )
 if [ -n "${EXTRA_PACKAGES:-}" ]; then read -r -a extra <<<"$EXTRA_PACKAGES"; PACKAGES+=("${extra[@]}"); fi
 # shellcheck disable=SC2046

@@ -1,0 +1,424 @@
+r"""Start at login, the way each operating system expects it, with the state read back from the OS itself.
+
+- Linux (and other XDG desktops): ``$XDG_CONFIG_HOME/autostart/vpnswitch.desktop`` running
+  ``vpnswitch --minimized`` in the foreground. No forking: session managers track the process they started,
+  and a forking launcher breaks KDE autostart.
+- Windows: the value ``vpnswitch`` under ``HKCU\Software\Microsoft\Windows\CurrentVersion\Run`` with the
+  executable quoted (paths with spaces are the rule there). Task Manager's "Disabled" flag is honoured.
+- macOS: a LaunchAgent plist in ``~/Library/LaunchAgents`` with ``RunAtLoad``.
+
+What the settings window shows is ``status()``, read from the file or registry each time, never a remembered
+flag: the user (or another tool) may have changed it behind our back. Every root — config dir, home, registry —
+is injectable, so tests never touch the real ones.
+"""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from vpnswitch import APP_ID
+from vpnswitch.core.errors import VpnSwitchError
+
+State = Literal["on", "off", "other"]
+
+DESKTOP_FILE_NAME = f"{APP_ID}.desktop"
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+STARTUP_APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
+RUN_VALUE_NAME = APP_ID
+LAUNCH_AGENT_LABEL = "io.github.vpnswitch"
+MINIMIZED_FLAG = "--minimized"
+
+
+class AutostartError(VpnSwitchError):
+    code = "autostart-failed"
+
+
+@dataclass(frozen=True)
+class AutostartStatus:
+    """What the OS will do at the next login.
+
+    ``state`` is "on" (it starts this vpnswitch), "off", or "other" (an entry under our name exists but runs a
+    different command — typically an older install at another path). ``disabled_by_user`` is set when the
+    entry exists but the desktop's own startup settings switched it off.
+    """
+
+    state: State
+    location: str
+    command: str = ""
+    disabled_by_user: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == "on"
+
+    def describe(self) -> str:
+        if self.state == "on":
+            return f"on: vpnswitch starts at login ({self.location})"
+        if self.disabled_by_user:
+            return f"off: the entry {self.location} is disabled in your desktop's startup settings"
+        if self.state == "other":
+            return f"off: {self.location} starts a different program: {self.command}"
+        return "off: vpnswitch does not start at login"
+
+
+class Autostart(Protocol):
+    platform: str
+
+    def status(self) -> AutostartStatus: ...
+
+    def enable(self) -> AutostartStatus: ...
+
+    def disable(self) -> AutostartStatus: ...
+
+
+def launch_command(*, frozen: bool | None = None, executable: str | None = None, prefix: str | None = None,
+                   platform: str | None = None) -> list[str]:
+    """The argv that starts this installation minimised to the tray, with absolute paths.
+
+    Login sessions often have a shorter PATH than a terminal, so the command is never a bare name.
+    """
+    frozen = getattr(sys, "frozen", False) if frozen is None else frozen
+    executable = executable or sys.executable
+    platform = platform or sys.platform
+    if frozen:
+        return [executable, MINIMIZED_FLAG]
+    prefix = prefix or sys.prefix
+    script_dir = Path(prefix) / ("Scripts" if platform == "win32" else "bin")
+    for name in ("vpnswitch.exe", "vpnswitch") if platform == "win32" else ("vpnswitch",):
+        candidate = script_dir / name
+        if candidate.is_file():
+            return [str(candidate), MINIMIZED_FLAG]
+    found = shutil.which("vpnswitch")
+    if found:
+        return [str(Path(found).absolute()), MINIMIZED_FLAG]
+    return [executable, "-m", "vpnswitch", MINIMIZED_FLAG]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# --------------------------------------------------------------------------------------------- XDG (Linux)
+
+# Characters that force an argument to be quoted in an Exec line (Desktop Entry Specification, "Exec key").
+_EXEC_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def _quote_exec_arg(arg: str) -> str:
+    arg = arg.replace("%", "%%")
+    if arg and not (set(arg) & _EXEC_RESERVED):
+        return arg
+    inner = "".join("\\" + ch if ch in '"`$\\' else ch for ch in arg)
+    return f'"{inner}"'
+
+
+def exec_line(argv: Sequence[str]) -> str:
+    """An Exec value for argv: quoted per the spec, then escaped as a desktop-file string (backslashes doubled)."""
+    quoted = " ".join(_quote_exec_arg(a) for a in argv)
+    return quoted.replace("\\", "\\\\")
+
+
+def _unescape_string(value: str) -> str:
+    out, i = [], 0
+    escapes = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and i + 1 < len(value) and value[i + 1] in escapes:
+            out.append(escapes[value[i + 1]])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def parse_exec(value: str) -> list[str]:
+    """The argv an Exec value means; the inverse of ``exec_line`` (field codes such as %U are dropped)."""
+    text = _unescape_string(value)
+    args: list[str] = []
+    current: list[str] = []
+    in_arg = quoted = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == "\\" and i + 1 < len(text) and text[i + 1] in '"`$\\':
+                current.append(text[i + 1])
+                i += 2
+                continue
+            if ch == '"':
+                quoted = False
+            else:
+                current.append(ch)
+        elif ch == '"':
+            quoted = in_arg = True
+        elif ch in " \t":
+            if in_arg:
+                args.append("".join(current))
+                current, in_arg = [], False
+        else:
+            current.append(ch)
+            in_arg = True
+        i += 1
+    if in_arg:
+        args.append("".join(current))
+    result = []
+    for arg in args:
+        if len(arg) == 2 and arg[0] == "%" and arg[1] != "%":
+            continue  # a field code such as %U: expanded by the launcher, not part of the command
+        result.append(arg.replace("%%", "%"))
+    return result
+
+
+def _desktop_entry(path: Path) -> dict[str, str]:
+    """The keys of the [Desktop Entry] group (no locale handling: we only read Exec, Hidden and the GNOME flag)."""
+    entry: dict[str, str] = {}
+    group = ""
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1]
+            continue
+        if group == "Desktop Entry" and "=" in line:
+            key, _, value = line.partition("=")
+            entry.setdefault(key.strip(), value.strip())
+    return entry
+
+
+class XdgAutostart:
+    """An XDG autostart entry; ``config_home`` defaults to $XDG_CONFIG_HOME or ~/.config."""
+
+    platform = "linux"
+
+    def __init__(self, config_home: Path | None = None, command: Sequence[str] | None = None) -> None:
+        if config_home is None:
+            env = os.environ.get("XDG_CONFIG_HOME", "")
+            config_home = Path(env) if env and Path(env).is_absolute() else Path.home() / ".config"
+        self.path = config_home / "autostart" / DESKTOP_FILE_NAME
+        self.command = list(command) if command is not None else launch_command()
+
+    def render(self) -> str:
+        return "\n".join([
+            "[Desktop Entry]",
+            "Type=Application",
+            "Name=vpnswitch",
+            "Comment=Keeps you online through whichever installed VPN or Tor still works",
+            f"Exec={exec_line(self.command)}",
+            "Icon=vpnswitch",
+            "Terminal=false",
+            "StartupNotify=false",
+            "X-GNOME-Autostart-enabled=true",
+            # Give the panel a moment, so the tray exists when we start (KDE runs autostart before the panel).
+            "X-GNOME-Autostart-Delay=5",
+            "X-KDE-autostart-after=panel",
+            "",
+        ])
+
+    def status(self) -> AutostartStatus:
+        try:
+            entry = _desktop_entry(self.path)
+        except FileNotFoundError:
+            return AutostartStatus("off", str(self.path))
+        except OSError as exc:
+            raise AutostartError(f"cannot read {self.path}: {exc.strerror}") from None
+        argv = parse_exec(entry.get("Exec", ""))
+        shown = " ".join(argv)
+        if entry.get("Hidden", "").lower() == "true" or entry.get("X-GNOME-Autostart-enabled", "").lower() == "false":
+            return AutostartStatus("off", str(self.path), shown, disabled_by_user=True)
+        return AutostartStatus("on" if argv == self.command else "other", str(self.path), shown)
+
+    def enable(self) -> AutostartStatus:
+        try:
+            _atomic_write(self.path, self.render().encode("utf-8"))
+        except OSError as exc:
+            raise AutostartError(f"cannot write {self.path}: {exc.strerror}") from None
+        return self.status()
+
+    def disable(self) -> AutostartStatus:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise AutostartError(f"cannot remove {self.path}: {exc.strerror}") from None
+        return self.status()
+
+
+# ------------------------------------------------------------------------------------------------ Windows
+
+
+class Registry(Protocol):
+    """The few HKEY_CURRENT_USER operations autostart needs; a dict-backed fake replaces it in tests."""
+
+    def get(self, key: str, name: str) -> str | bytes | None: ...
+
+    def set_string(self, key: str, name: str, value: str) -> None: ...
+
+    def delete(self, key: str, name: str) -> None: ...
+
+
+class WinRegistry:
+    """HKEY_CURRENT_USER through winreg (Windows only; imported lazily)."""
+
+    def get(self, key: str, name: str) -> str | bytes | None:
+        if sys.platform != "win32":
+            raise AutostartError("the Windows registry exists only on Windows")
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_READ) as handle:
+                value, _kind = winreg.QueryValueEx(handle, name)
+        except FileNotFoundError:
+            return None
+        return value if isinstance(value, (str, bytes)) else str(value)
+
+    def set_string(self, key: str, name: str, value: str) -> None:
+        if sys.platform != "win32":
+            raise AutostartError("the Windows registry exists only on Windows")
+        import winreg
+
+        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_SET_VALUE) as handle:
+            winreg.SetValueEx(handle, name, 0, winreg.REG_SZ, value)
+
+    def delete(self, key: str, name: str) -> None:
+        if sys.platform != "win32":
+            raise AutostartError("the Windows registry exists only on Windows")
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_SET_VALUE) as handle:
+                winreg.DeleteValue(handle, name)
+        except FileNotFoundError:
+            pass
+
+
+def windows_command_line(argv: Sequence[str]) -> str:
+    """The Run value: the executable always quoted, arguments quoted when they need it."""
+    import subprocess
+
+    first = f'"{argv[0]}"'
+    rest = subprocess.list2cmdline(list(argv[1:]))
+    return f"{first} {rest}" if rest else first
+
+
+class WindowsAutostart:
+    platform = "win32"
+
+    def __init__(self, registry: Registry | None = None, command: Sequence[str] | None = None) -> None:
+        self.registry: Registry = registry if registry is not None else WinRegistry()
+        self.command = list(command) if command is not None else launch_command()
+        self.location = f"HKCU\\{RUN_KEY}\\{RUN_VALUE_NAME}"
+
+    def status(self) -> AutostartStatus:
+        try:
+            value = self.registry.get(RUN_KEY, RUN_VALUE_NAME)
+            approved = self.registry.get(STARTUP_APPROVED_KEY, RUN_VALUE_NAME)
+        except OSError as exc:
+            raise AutostartError(f"cannot read {self.location}: {exc}") from None
+        if not isinstance(value, str) or not value:
+            return AutostartStatus("off", self.location)
+        # Task Manager's "Disable" keeps the Run value and marks it here: an odd first byte means disabled.
+        if isinstance(approved, bytes) and approved and approved[0] & 1:
+            return AutostartStatus("off", self.location, value, disabled_by_user=True)
+        ours = value.strip() == windows_command_line(self.command)
+        return AutostartStatus("on" if ours else "other", self.location, value)
+
+    def enable(self) -> AutostartStatus:
+        try:
+            self.registry.set_string(RUN_KEY, RUN_VALUE_NAME, windows_command_line(self.command))
+            # Turning it on here is an explicit wish: clear a "disabled" mark Task Manager may have left.
+            self.registry.delete(STARTUP_APPROVED_KEY, RUN_VALUE_NAME)
+        except OSError as exc:
+            raise AutostartError(f"cannot write {self.location}: {exc}") from None
+        return self.status()
+
+    def disable(self) -> AutostartStatus:
+        try:
+            self.registry.delete(RUN_KEY, RUN_VALUE_NAME)
+            self.registry.delete(STARTUP_APPROVED_KEY, RUN_VALUE_NAME)
+        except OSError as exc:
+            raise AutostartError(f"cannot remove {self.location}: {exc}") from None
+        return self.status()
+
+
+# -------------------------------------------------------------------------------------------------- macOS
+
+
+class MacAutostart:
+    """A per-user LaunchAgent; launchd reads it at the next login."""
+
+    platform = "darwin"
+
+    def __init__(self, home: Path | None = None, command: Sequence[str] | None = None) -> None:
+        self.path = (home or Path.home()) / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
+        self.command = list(command) if command is not None else launch_command()
+
+    def render(self) -> bytes:
+        return plistlib.dumps({
+            "Label": LAUNCH_AGENT_LABEL,
+            "ProgramArguments": self.command,
+            "RunAtLoad": True,
+            "ProcessType": "Interactive",
+            "LimitLoadToSessionType": "Aqua",
+        })
+
+    def status(self) -> AutostartStatus:
+        try:
+            data = plistlib.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return AutostartStatus("off", str(self.path))
+        except (OSError, plistlib.InvalidFileException, ValueError) as exc:
+            return AutostartStatus("other", str(self.path), f"unreadable ({type(exc).__name__})")
+        args = data.get("ProgramArguments") if isinstance(data, dict) else None
+        shown = " ".join(str(a) for a in args) if isinstance(args, list) else ""
+        if not isinstance(data, dict) or data.get("Disabled") is True or data.get("RunAtLoad") is not True:
+            return AutostartStatus("off", str(self.path), shown, disabled_by_user=isinstance(data, dict))
+        return AutostartStatus("on" if args == self.command else "other", str(self.path), shown)
+
+    def enable(self) -> AutostartStatus:
+        try:
+            _atomic_write(self.path, self.render())
+        except OSError as exc:
+            raise AutostartError(f"cannot write {self.path}: {exc.strerror}") from None
+        return self.status()
+
+    def disable(self) -> AutostartStatus:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise AutostartError(f"cannot remove {self.path}: {exc.strerror}") from None
+        return self.status()
+
+
+def for_platform(platform: str | None = None) -> Autostart:
+    """The backend for this OS (XDG for Linux and the BSDs)."""
+    platform = platform or sys.platform
+    if platform == "win32":
+        return WindowsAutostart()
+    if platform == "darwin":
+        return MacAutostart()
+    return XdgAutostart()
