@@ -172,11 +172,13 @@ class Runner:
             proc.wait(timeout=KILL_GRACE)
             for reader in readers:
                 reader.join(timeout=1.0)
+            _close_pipes(proc)
             log.warning("%s timed out after %.1f s and was stopped", argv[0], timeout)
             raise CommandTimeout(f"{os.path.basename(argv[0])} did not finish within {timeout:g} s") from None
         # A finished child may leave a grandchild holding the pipes; don't wait for it forever.
         for reader in readers:
             reader.join(timeout=max(0.1, timeout - (time.monotonic() - started)))
+        _close_pipes(proc)
         return Completed(
             argv=argv,
             returncode=returncode,
@@ -210,6 +212,15 @@ class Runner:
             if not isinstance(out, int):
                 out.close()
         return ManagedProcess(proc, argv)
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            try:
+                pipe.close()
+            except OSError:
+                pass
 
 
 class ManagedProcess:
