@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["check", "path"])
     p = add("detect", "list the VPN apps, configurations and Tor found here, with the profiles they would get")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = add("import", "add a WireGuard (.conf) or OpenVPN (.ovpn) file to NetworkManager (no root needed) "
+                      "and a profile for it to vpnswitch")
+    p.add_argument("file", type=Path)
+    p.add_argument("--name", help="the connection's name (default: the file's name)")
     p = add("autostart", "start vpnswitch at login (minimised to the tray), or stop doing so")
     p.add_argument("action", choices=["on", "off", "status"])
     return parser
@@ -226,6 +230,29 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from vpnswitch.backends import registry
+    from vpnswitch.backends.networkmanager import import_file
+    from vpnswitch.core.config import save_config
+
+    paths = _paths(args)
+    config = _load_config(paths)  # a broken file stops here, untouched
+    profile = import_file(args.file.expanduser(), name=args.name)
+    if config.profile(profile.name) is not None:
+        raise VpnSwitchError(f'a profile named "{profile.name}" already exists', hint="Choose another with --name.")
+    aside = save_config(paths.config_file, replace(config, profiles=(*config.profiles, profile)), registry.CATALOG)
+    if aside is not None:
+        print(f"the old, unreadable configuration was kept as {aside}")
+    print(f'added "{profile.name}" to NetworkManager and as the last profile in {paths.config_file}')
+    try:
+        _remote(args, "reload")
+    except NotRunning:
+        pass
+    return EXIT_OK
+
+
 def cmd_autostart(args: argparse.Namespace) -> int:
     from vpnswitch.system import autostart
 
@@ -258,6 +285,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "config": cmd_config,
     "autostart": cmd_autostart,
     "detect": cmd_detect,
+    "import": cmd_import,
 }
 
 
