@@ -568,6 +568,30 @@
         <source>Profile “%1”, %2: %3</source>
         <translation>پروفائل “%1”، %2: %3</translation>
     </message>
+    <message>
+        <source>Import a WireGuard or OpenVPN file into NetworkManager…</source>
+        <translation>WireGuard یا OpenVPN فائل کو NetworkManager میں درآمد کریں…</translation>
+    </message>
+    <message>
+        <source>Import a WireGuard or OpenVPN file</source>
+        <translation>WireGuard یا OpenVPN فائل درآمد کریں</translation>
+    </message>
+    <message>
+        <source>WireGuard or OpenVPN files (%1)</source>
+        <translation>WireGuard یا OpenVPN فائلیں (%1)</translation>
+    </message>
+    <message>
+        <source>Importing %1 into NetworkManager…</source>
+        <translation>%1 کو NetworkManager میں درآمد کیا جا رہا ہے…</translation>
+    </message>
+    <message>
+        <source>“%1” was added to NetworkManager. Press Save to use it for failover.</source>
+        <translation>“%1” کو NetworkManager میں شامل کر دیا گیا۔ خرابی کی صورت میں اسے متبادل کے طور پر استعمال کرنے کے لیے ”محفوظ کریں“ دبائیں۔</translation>
+    </message>
+    <message>
+        <source>%1 could not be imported: %2</source>
+        <translation>%1 درآمد نہیں ہو سکی: %2</translation>
+    </message>
 </context>
 <context>
     <name>Role</name>

@@ -6,12 +6,15 @@ problems and the page reports them, so Save is only offered for settings the eng
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -29,6 +32,8 @@ from PySide6.QtWidgets import (
 
 from vpnswitch.backends import registry
 from vpnswitch.backends.base import Backend
+from vpnswitch.core.config import Profile
+from vpnswitch.core.errors import VpnSwitchError
 from vpnswitch.core.secrets import SecretStore
 from vpnswitch.ui import texts
 from vpnswitch.ui.qtcompat import emit
@@ -38,6 +43,14 @@ from vpnswitch.ui.workers import Workers
 
 NAME_MAX = 64
 DRAFT_ROLE = Qt.ItemDataRole.UserRole + 1
+IMPORT_PATTERNS = "*.conf *.ovpn"
+
+
+def import_into_networkmanager(path: Path) -> Profile:
+    """Blocking (D-Bus, nmcli): only ever called on a worker. Imported late: the backend may be absent."""
+    from vpnswitch.backends import networkmanager
+
+    return networkmanager.import_file(path)
 
 
 def backend_cls(name: str) -> type[Backend] | None:
@@ -183,6 +196,7 @@ class ProfileEditor(QWidget):
 
 class ProfilesPage(QWidget):
     changed = Signal()
+    notice = Signal(str, str)  # text, kind ("info", "warning", "error") for the window's banner
 
     def __init__(self, workers: Workers, secrets: SecretStore | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -191,6 +205,7 @@ class ProfilesPage(QWidget):
         self.editor: ProfileEditor | None = None
         self._drafts: dict[int, ProfileDraft] = {}
         self._problems: dict[int, list[tuple[str, str]]] = {}
+        self.importing = False
 
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
@@ -383,6 +398,49 @@ class ProfilesPage(QWidget):
             action = self.add_menu.addAction(backend_display(name))
             action.setObjectName(f"add:{name}")
             action.triggered.connect(lambda _=False, n=name: self.add_profile(n))
+        if sys.platform.startswith("linux") and backend_cls("networkmanager") is not None:
+            self.add_menu.addSeparator()
+            action = self.add_menu.addAction(self.tr("Import a WireGuard or OpenVPN file into NetworkManager…"))
+            action.setObjectName("import:networkmanager")
+            action.setEnabled(not self.importing)
+            action.triggered.connect(lambda _=False: self.import_file())
+
+    # ---------------------------------------------------------------------------------------- importing
+
+    def choose_import_file(self) -> Path | None:
+        title = self.tr("Import a WireGuard or OpenVPN file")
+        patterns = self.tr("WireGuard or OpenVPN files (%1)").replace("%1", IMPORT_PATTERNS)
+        chosen, _filter = QFileDialog.getOpenFileName(self, title, str(Path.home()), patterns)
+        return Path(chosen) if chosen else None
+
+    def import_file(self) -> None:
+        """Add the chosen file to NetworkManager on a worker; its profile joins the list as an unsaved change."""
+        if self.importing:
+            return
+        path = self.choose_import_file()
+        if path is None:
+            return
+        self.importing = True
+        self.add_button.setEnabled(False)
+        emit(self.notice, self.tr("Importing %1 into NetworkManager…").replace("%1", path.name), "info")
+        self.workers.submit(lambda: import_into_networkmanager(path), self._imported,
+                            lambda error: self._import_failed(path, error), name="vpnswitch-ui-import")
+
+    def _imported(self, profile: Profile) -> None:
+        self.importing = False
+        self.add_button.setEnabled(True)
+        draft = self.add_profile(profile.backend, profile.name, dict(profile.params))
+        if not profile.enabled:
+            self.set_enabled(draft, False)
+        emit(self.notice, self.tr("“%1” was added to NetworkManager. Press Save to use it for failover.").replace(
+            "%1", draft.name), "info")
+
+    def _import_failed(self, path: Path, error: BaseException) -> None:
+        self.importing = False
+        self.add_button.setEnabled(True)
+        reason = error.explain() if isinstance(error, VpnSwitchError) else (str(error) or type(error).__name__)
+        emit(self.notice, self.tr("%1 could not be imported: %2").replace("%1", path.name).replace("%2", reason),
+             "error")
 
     # ---------------------------------------------------------------------------------------- secrets
 

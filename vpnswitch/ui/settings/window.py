@@ -128,6 +128,7 @@ class SettingsWindow(QWidget):
         for page in (self.profiles, self.targets, self.timings, self.general):
             page.changed.connect(self._changed)
         self.detected.add_requested.connect(self._add_offer)
+        self.profiles.notice.connect(self.show_notice)
         self.targets.test_requested.connect(self.test_now)
 
         self.load(self.config)
