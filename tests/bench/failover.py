@@ -277,7 +277,7 @@ def measure_idle(bench: Bench, seconds: float = IDLE_SECONDS) -> dict[str, float
 
 
 def run_tor(lab: Lab, repeat: int, results: dict[str, dict[str, list[Any]]], notes: list[str]) -> None:
-    """The Tor engineer's scenarios, if their module and a private Tor network are available."""
+    """The Tor scenarios (tests/bench/tor_scenarios.py), when a private Tor network can be started."""
     try:
         tor_scenarios = importlib.import_module("tests.bench.tor_scenarios")
         tornet_module = importlib.import_module("tests.lab.tornet")

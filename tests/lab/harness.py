@@ -1,6 +1,6 @@
 """A censorship lab of real VPN servers in Linux network namespaces.
 
-Topology (see /work/shared/research/lab-facts.md)::
+Topology::
 
     <p>-client 10.99.1.2 ── 10.99.1.1 ┐
                                       │ <p>-isp: router + censor (nft table <p>_censor)
