@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.lab import configs
-from tests.lab.harness import WG_RUN_DIR, Lab, LabError
+from tests.lab.harness import WG_RUN_DIR, Lab, LabError, remove_stale_socket
 
 _DNSQ = Path(__file__).resolve().with_name("dnsq.py")
 
@@ -55,6 +55,15 @@ def wait_until(what: str, check: Callable[[], object], timeout: float, interval:
         time.sleep(interval)
 
 
+def socket_answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
 class WgClient:
     """wireguard-go + `wg setconf` from a wg-quick profile, without wg-quick's routing."""
 
@@ -73,10 +82,14 @@ class WgClient:
         stripped = self.lab.state_dir / f"{self.name}.conf"
         stripped.touch(mode=0o600)
         stripped.write_text(configs.wg_strip(text))
+        sock = WG_RUN_DIR / f"{self.iface}.sock"
+        # A wireguard-go killed by an earlier test leaves its socket behind; `wg` would connect to nothing and
+        # fall back to kernel netlink ("Protocol not supported"). Wait for a socket that answers.
+        remove_stale_socket(sock)
         self._popen = self.lab.client_popen(
             ["wireguard-go", "-f", self.iface], name=self.name, env={"LOG_LEVEL": "verbose"}
         )
-        wait_until(f"{self.iface} socket", (WG_RUN_DIR / f"{self.iface}.sock").exists, timeout)
+        wait_until(f"{self.iface} socket", lambda: socket_answers(sock), timeout)
         for argv in (
             ["wg", "setconf", self.iface, str(stripped)],
             ["ip", "addr", "add", address, "dev", self.iface],

@@ -215,7 +215,7 @@ class Lab:
         if state is not None or force:
             shutil.rmtree(self.topo.netns_etc_dir, ignore_errors=True)
             for iface in self.topo.wg_client_ifaces:
-                _remove_stale_socket(WG_RUN_DIR / f"{iface}.sock")
+                remove_stale_socket(WG_RUN_DIR / f"{iface}.sock")
         if (self.state_dir / "lab.json").exists() or _is_empty_dir(self.state_dir):
             shutil.rmtree(self.state_dir, ignore_errors=True)
         self.timings["down"] = time.monotonic() - start
@@ -810,7 +810,7 @@ def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
 
-def _remove_stale_socket(path: Path) -> None:
+def remove_stale_socket(path: Path) -> None:
     """Unlink a wireguard-go socket only when nothing listens on it any more."""
     if not path.exists():
         return

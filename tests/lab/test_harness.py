@@ -46,14 +46,19 @@ class Tunnels:
         }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tunnels(lab: Lab) -> Iterator[Tunnels]:
+    """Reference tunnels for this module only: later lab tests need a client namespace without them."""
     tun = Tunnels(lab)
-    for client in (tun.wg, tun.wg_alt, tun.ovpn_udp, tun.ovpn_tcp):
-        client.start()
-    yield tun
-    for client in (tun.wg, tun.wg_alt, tun.ovpn_udp, tun.ovpn_tcp):
-        client.stop()
+    clients = (tun.wg, tun.wg_alt, tun.ovpn_udp, tun.ovpn_tcp)
+    try:
+        for client in clients:
+            client.start()
+        yield tun
+    finally:
+        # Also when a start failed halfway: a reference tunnel left up would break every later lab test.
+        for client in clients:
+            client.stop()
 
 
 @pytest.fixture(autouse=True)
