@@ -36,7 +36,9 @@ def test_guarded_profile_follows_the_tunnel_and_the_switch() -> None:
     assert guarded_profile(replace(STATE, phase=Offline("wg", 0.0, tunnel_up=False))) is None
     assert guarded_profile(replace(STATE, phase=Disconnecting("wg", "ovpn", 0.0), switch=SWITCH)) == "ovpn"
     assert guarded_profile(replace(STATE, phase=Verifying("ovpn", 0.0), switch=SWITCH)) == "ovpn"
-    assert guarded_profile(replace(STATE, phase=Exhausted(0.0))) is None  # told nothing works: plain network
+    assert guarded_profile(replace(STATE, phase=Exhausted(0.0))) is None  # no tunnel left: plain network
+    # The engine holds a dead tunnel when nothing else works: the guard keeps traffic inside it (fail closed).
+    assert guarded_profile(replace(STATE, phase=Exhausted(0.0, holding="wg"))) == "wg"
 
 
 class FakeBackend:

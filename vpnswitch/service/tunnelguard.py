@@ -4,8 +4,9 @@ The guard follows one profile, the *guarded* one: the active tunnel while connec
 with that tunnel still up), and the profile being switched to during a switch. After every engine step the
 runtime asks ``work(...)`` and runs what it returns on a worker; before a connect or disconnect it runs
 that work first on the same worker, so the guard is in force before an old tunnel's routes disappear.
-No guard before the first tunnel is up, in ``exhausted`` (the user is told nothing works and keeps the
-plain network), or when stopped.
+In ``exhausted`` the guard stays on the tunnel the engine holds (up, though it carries nothing), so
+traffic fails closed; it is off when no tunnel is held (its process died), before the first tunnel is up,
+and when stopped.
 
 A profile is guarded only when it is a tunnel whose servers are known by address: a proxy (Tor) or a
 server given by host name needs traffic the guard cannot tell apart (its own connections, a DNS lookup),
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable
 from vpnswitch.backends.base import Backend
 from vpnswitch.core.engine import EngineState
 from vpnswitch.core.errors import VpnSwitchError
-from vpnswitch.core.model import Connected, Connecting, Disconnecting, Offline, Verifying
+from vpnswitch.core.model import Connected, Connecting, Disconnecting, Exhausted, Offline, Verifying
 from vpnswitch.system import localnet, netinfo
 from vpnswitch.system.leakguard import GuardSpec, LeakGuard
 
@@ -42,6 +43,8 @@ def guarded_profile(state: EngineState) -> str | None:
         return phase.profile
     if isinstance(phase, Offline) and phase.tunnel_up:
         return phase.profile
+    if isinstance(phase, Exhausted):
+        return phase.holding
     return None
 
 
