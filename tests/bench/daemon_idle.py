@@ -18,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
+from tests.bench.idle import sample_idle
 from tests.support import fakevpn
 from tests.support.servers import HttpSite, SocksProxy
 
@@ -52,20 +51,7 @@ def measure(seconds: float, profiles: int) -> dict[str, float]:
                 time.sleep(0.5)
             else:
                 raise SystemExit("the daemon did not connect")
-            proc = psutil.Process(daemon.pid)
-            time.sleep(5)  # let start-up work settle
-            cpu0, t0 = proc.cpu_times(), time.monotonic()
-            peak = rss = proc.memory_info().rss
-            while time.monotonic() - t0 < seconds:
-                time.sleep(1)
-                rss = proc.memory_info().rss
-                peak = max(peak, rss)
-            cpu1, t1 = proc.cpu_times(), time.monotonic()
-            used = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-            return {"seconds": round(t1 - t0, 1), "cpu_seconds": round(used, 3),
-                    "cpu_percent": round(100 * used / (t1 - t0), 3), "rss_mb": round(rss / 2**20, 1),
-                    "peak_rss_mb": round(peak / 2**20, 1), "profiles": profiles,
-                    "threads": proc.num_threads()}
+            return {**sample_idle(daemon.pid, seconds), "profiles": profiles}
         finally:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=30)

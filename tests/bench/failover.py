@@ -41,8 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psutil
-
+from tests.bench.idle import sample_idle
 from tests.lab.daemon import (
     LabDaemon,
     SiteWatch,
@@ -259,18 +258,7 @@ def measure_idle(bench: Bench, seconds: float = IDLE_SECONDS) -> dict[str, float
     with bench.daemon(bench.standard()) as daemon:
         daemon.wait_for(lambda: daemon.connected_on("wg"), 60, "connected on wg")
         assert daemon.pid is not None
-        proc = psutil.Process(daemon.pid)
-        time.sleep(5.0)
-        cpu0, t0 = proc.cpu_times(), time.monotonic()
-        peak = proc.memory_info().rss
-        while time.monotonic() - t0 < seconds:
-            time.sleep(1.0)
-            peak = max(peak, proc.memory_info().rss)
-        cpu1, t1 = proc.cpu_times(), time.monotonic()
-        rss = proc.memory_info().rss
-        used = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-        return {"cpu_percent": round(100 * used / (t1 - t0), 3), "rss_mb": round(rss / 2**20, 1),
-                "peak_rss_mb": round(peak / 2**20, 1), "seconds": round(t1 - t0, 1), "threads": proc.num_threads()}
+        return sample_idle(daemon.pid, seconds)
 
 
 # ------------------------------------------------------------------------------------------------- Tor

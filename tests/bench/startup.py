@@ -27,6 +27,7 @@ from typing import Any
 
 import psutil
 
+from tests.bench.idle import sample_idle
 from tests.gui.xsession import XSession, missing_tools
 from tests.support import fakevpn
 from tests.support.servers import HttpSite, SocksProxy
@@ -137,18 +138,8 @@ def measure(repeat: int, idle_seconds: float) -> dict[str, Any]:
                 wait_for_icon(proc, started)
                 drain(proc)
                 active = wait_connected(env)
-                app = psutil.Process(proc.pid)
-                time.sleep(5)  # let start-up work settle
-                cpu0, t0 = app.cpu_times(), time.monotonic()
-                rss = peak = app.memory_info().rss
-                while time.monotonic() - t0 < idle_seconds:
-                    time.sleep(1)
-                    rss = app.memory_info().rss
-                    peak = max(peak, rss)
-                cpu1, t1 = app.cpu_times(), time.monotonic()
-                used = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-                threads = app.num_threads()
-                uss = app.memory_full_info().uss
+                idle = sample_idle(proc.pid, idle_seconds)
+                uss = psutil.Process(proc.pid).memory_full_info().uss
                 rounds = site.server.hits  # type: ignore[attr-defined]
                 quit_s.append(stop(proc))
         finally:
@@ -158,14 +149,9 @@ def measure(repeat: int, idle_seconds: float) -> dict[str, Any]:
         "launch_to_icon_s": [round(x, 3) for x in spawn_to_icon],
         "launch_to_icon_median_s": round(statistics.median(spawn_to_icon), 3),
         "tray_created_to_icon_median_s": round(statistics.median(in_app), 3),
-        "idle_seconds": round(t1 - t0, 1),
+        **{f"idle_{key}": value for key, value in idle.items()},
         "idle_active_profile": active,
-        "idle_cpu_seconds": round(used, 3),
-        "idle_cpu_percent": round(100 * used / (t1 - t0), 3),
-        "idle_rss_mb": round(rss / 2**20, 1),
-        "idle_peak_rss_mb": round(peak / 2**20, 1),
         "idle_uss_mb": round(uss / 2**20, 1),
-        "idle_threads": threads,
         "probe_requests_seen": rounds,
         "quit_median_s": round(statistics.median(quit_s), 3),
         "python": sys.version.split()[0],

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.lab import configs
-from tests.lab.harness import WG_RUN_DIR, Lab, LabError, remove_stale_socket
+from tests.lab.harness import WG_RUN_DIR, Lab, LabError, remove_stale_socket, socket_answers
 
 _DNSQ = Path(__file__).resolve().with_name("dnsq.py")
 
@@ -53,15 +53,6 @@ def wait_until(what: str, check: Callable[[], object], timeout: float, interval:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not true after {timeout} s")
         time.sleep(interval)
-
-
-def socket_answers(path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        try:
-            sock.connect(str(path))
-        except OSError:
-            return False
-    return True
 
 
 class WgClient:

@@ -810,15 +810,20 @@ def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
 
-def remove_stale_socket(path: Path) -> None:
-    """Unlink a wireguard-go socket only when nothing listens on it any more."""
-    if not path.exists():
-        return
+def socket_answers(path: Path) -> bool:
+    """Whether something listens on a Unix socket (a stale wireguard-go socket file does not)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         try:
             sock.connect(str(path))
         except OSError:
-            path.unlink(missing_ok=True)
+            return False
+    return True
+
+
+def remove_stale_socket(path: Path) -> None:
+    """Unlink a wireguard-go socket only when nothing listens on it any more."""
+    if path.exists() and not socket_answers(path):
+        path.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------- CLI
