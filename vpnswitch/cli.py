@@ -102,6 +102,8 @@ def _print_status(s: dict[str, Any]) -> None:
         extra = ""
         if p["state"] == "quarantined":
             extra = f" until {_local_time(p['quarantined_until'])}"
+        if p.get("warm"):
+            extra = f" (hot standby: {p['warm']})"
         if p.get("reason"):
             extra += f" — {p['reason']}"
         print(f"  {marker} {p['name']:<{width}}  {p['backend']:<14} {p['state']}{extra}")

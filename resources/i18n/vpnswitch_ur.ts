@@ -867,10 +867,6 @@
         <translation>سائٹ کا انتظار</translation>
     </message>
     <message>
-        <source>How long one check waits for a site to answer.</source>
-        <translation>ایک جانچ کسی سائٹ کے جواب کا کتنی دیر انتظار کرے۔</translation>
-    </message>
-    <message>
         <source>Confirm after</source>
         <translation>تصدیق سے پہلے وقفہ</translation>
     </message>
@@ -899,8 +895,28 @@
         <translation>رکی ہوئی ٹریفک کی حد</translation>
     </message>
     <message>
-        <source>Data goes out but nothing comes back for this long: check at once.</source>
-        <translation>ڈیٹا جا رہا ہو مگر اتنی دیر کچھ واپس نہ آئے تو فوراً جانچیں۔</translation>
+        <source>The longest one check waits for a site to answer. Once a VPN&apos;s usual answer time is known, checks wait about four times as long as it varies, and longer after a miss.</source>
+        <translation>ایک جانچ کسی سائٹ کے جواب کا زیادہ سے زیادہ کتنی دیر انتظار کرے۔ جب کسی VPN کے جواب کا معمول کا وقت معلوم ہو جائے تو جانچ اس کے اتار چڑھاؤ کے تقریباً چار گنا تک انتظار کرتی ہے، اور جواب نہ ملنے کے بعد اس سے زیادہ۔</translation>
+    </message>
+    <message>
+        <source>Shortest wait for a site</source>
+        <translation>سائٹ کا کم سے کم انتظار</translation>
+    </message>
+    <message>
+        <source>Even on a very fast VPN, a check waits at least this long.</source>
+        <translation>بہت تیز VPN پر بھی جانچ کم از کم اتنی دیر انتظار کرتی ہے۔</translation>
+    </message>
+    <message>
+        <source>Failed rounds before a ready standby</source>
+        <translation>تیار متبادل سے پہلے ناکام دور</translation>
+    </message>
+    <message>
+        <source>When the next choice is a standby already running and checked in the background, switching to it takes a moment, so fewer failed rounds are needed.</source>
+        <translation>جب اگلا انتخاب ایسا متبادل ہو جو پس منظر میں پہلے سے چل رہا ہو اور جانچا جا چکا ہو تو اس پر جانا ایک لمحے کا کام ہے، اس لیے کم ناکام دور کافی ہیں۔</translation>
+    </message>
+    <message>
+        <source>Data goes out but nothing comes back for this long (less on a fast VPN): check at once.</source>
+        <translation>ڈیٹا جا رہا ہو مگر اتنی دیر (تیز VPN پر اس سے کم) کچھ واپس نہ آئے تو فوراً جانچیں۔</translation>
     </message>
     <message>
         <source>Watch the VPN every</source>
@@ -1194,6 +1210,21 @@
     <message>
         <source>a site is blocked</source>
         <translation>ایک سائٹ بند ہے</translation>
+    </message>
+</context>
+<context>
+    <name>WarmState</name>
+    <message>
+        <source>starting in the background</source>
+        <translation>پس منظر میں شروع ہو رہا ہے</translation>
+    </message>
+    <message>
+        <source>ready in the background</source>
+        <translation>پس منظر میں تیار</translation>
+    </message>
+    <message>
+        <source>not ready</source>
+        <translation>تیار نہیں</translation>
     </message>
 </context>
 </TS>

@@ -218,3 +218,64 @@ def test_snapshots_show_quarantine_with_a_wall_time(sim: Sim) -> None:
     wg = sim.snap.profiles[0]
     assert wg.state == "quarantined" and wg.quarantined_until and wg.quarantined_until.endswith("Z")
     assert "process exited" in wg.reason
+
+
+# ------------------------------------------------------------------------------------- hot standby
+
+
+def _with_standby(tmp_path: Path, seed: int = 7) -> Sim:
+    sim = Sim(tmp_path, make_config(("wg", "hot"), standby=("hot",)), seed=seed)
+    sim.start()
+    sim.until(lambda: sim.connected_to("wg") and sim.snap.profiles[1].warm == "ready", limit=30)
+    return sim
+
+
+def test_a_hot_standby_is_checked_in_the_background_and_shown_ready(tmp_path: Path) -> None:
+    sim = _with_standby(tmp_path)
+    hot = sim.snap.profiles[1]
+    assert (hot.state, hot.warm, hot.reason) == ("standby", "ready", "")
+    assert sim.world.profile("hot").warm and not sim.world.profile("hot").up
+    sim.world.profile("hot").warm = False  # its tor died and could not come back ...
+    sim.world.profile("hot").connect_seconds = 1.0
+    sim.world.underlay_up = False  # ... because nothing answers
+    sim.run(35)
+    sim.world.underlay_up = True
+    hot = sim.snap.profiles[1]
+    assert hot.warm == "not ready" and "network unreachable" in hot.reason
+    sim.run(35)
+    assert sim.snap.profiles[1].warm == "ready"
+
+
+def test_a_ready_hot_standby_takes_over_a_blocked_busy_tunnel_within_two_seconds(tmp_path: Path) -> None:
+    sim = _with_standby(tmp_path)
+    sim.world.traffic_bps = 200_000
+    sim.run(60)  # the probe deadline has learnt this tunnel answers fast
+    sim.world.profile("wg").blocked = True
+    outage = sim.until(lambda: sim.connected_to("hot"), limit=30)
+    [switch] = sim.switches()
+    assert outage <= 2.0 and switch["outage_s"] <= 2.0, (outage, switch)
+    assert f"unreachable {sim.config.timings.standby_failure_rounds} times in a row" in switch["reason"]
+
+
+def test_without_a_ready_standby_the_same_block_takes_the_full_evidence(tmp_path: Path) -> None:
+    sim = Sim(tmp_path, make_config(("wg", "hot")))
+    sim.start()
+    sim.until(lambda: sim.connected_to("wg"), limit=10)
+    sim.world.traffic_bps = 200_000
+    sim.run(60)
+    sim.world.profile("wg").blocked = True
+    sim.until(lambda: sim.connected_to("hot"), limit=30)
+    [switch] = sim.switches()
+    assert f"unreachable {sim.config.timings.failure_rounds} times in a row" in switch["reason"]
+
+
+@pytest.mark.parametrize("loss", [0.10, 0.20])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_ready_standby_does_not_make_a_flaky_profile_switch(tmp_path: Path, loss: float, seed: int) -> None:
+    sim = _with_standby(tmp_path, seed=seed)
+    sim.world.traffic_bps = 200_000
+    sim.world.profile("wg").loss = loss
+    sim.run(30 * 60)
+    assert sim.snap.active == "wg" and sim.snap.state == "connected"
+    assert sim.switches() == []
+    assert sim.snap.profiles[1].warm == "ready"

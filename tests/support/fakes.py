@@ -30,6 +30,7 @@ class FakeProfileState:
     loss: float = 0.0  # probability that one probe fails on its own
     process_dead: bool = False
     up: bool = False
+    warm: bool = False  # a hot standby running in the background
     connects: int = 0
     disconnects: int = 0
     rx: int = 0
@@ -67,7 +68,7 @@ class FakeBackend(Backend):
         return []
 
     def connect(self, timeout: float) -> None:
-        self.world.loop.spend(self.state.connect_seconds)
+        self.world.loop.spend(0.2 if self.state.warm else self.state.connect_seconds)
         self.state.connects += 1
         if not self.world.underlay_up:
             raise BackendError("network unreachable")
@@ -97,6 +98,16 @@ class FakeBackend(Backend):
     def liveness(self) -> str | None:
         return "its process exited" if self.state.process_dead else None
 
+    def wants_standby(self) -> bool:
+        return bool(self.profile.params.get("standby"))
+
+    def standby(self, timeout: float) -> None:
+        if not self.state.warm:
+            self.world.loop.spend(self.state.connect_seconds)
+        if not self.world.underlay_up:
+            raise BackendError("network unreachable")
+        self.state.warm = True
+
 
 class FakeProber:
     """Answers probes from the World: blocked profiles time out, flaky ones lose probes at random."""
@@ -114,7 +125,8 @@ class FakeProber:
         slowest = 0.05
         for target in targets:
             host = target.url.split("/")[2]
-            reachable = state.up and self.world.underlay_up and not state.blocked and not state.process_dead
+            reachable = ((state.up or state.warm) and self.world.underlay_up and not state.blocked
+                         and not state.process_dead)
             if reachable and host in state.blocked_hosts:
                 reachable = False
             if reachable and state.loss and self.world.rng.random() < state.loss:

@@ -21,9 +21,12 @@ TARGETS = (
 )
 
 
-def make_config(names: tuple[str, ...] = ("wg", "ovpn-udp", "ovpn-tcp"), **timings: Any) -> Config:
+def make_config(names: tuple[str, ...] = ("wg", "ovpn-udp", "ovpn-tcp"), standby: tuple[str, ...] = (),
+                **timings: Any) -> Config:
+    """Fake profiles by name; those in ``standby`` are hot standbys on an obfuscated transport, like Tor."""
     transports = {"wg": "udp", "ovpn-udp": "udp", "ovpn-tcp": "tcp"}
-    profiles = tuple(Profile(n, "fake", {"transport": transports.get(n, "udp")}) for n in names)
+    profiles = tuple(Profile(n, "fake", {"transport": "obfuscated", "standby": True} if n in standby
+                             else {"transport": transports.get(n, "udp")}) for n in names)
     return Config(profiles=profiles, targets=TARGETS, timings=replace(Timings(), **timings))
 
 

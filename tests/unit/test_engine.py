@@ -29,6 +29,7 @@ from vpnswitch.core.model import (
     PrecheckDone,
     Probe,
     ProfileInfo,
+    Quarantine,
     Record,
     Remember,
     Resumed,
@@ -36,6 +37,7 @@ from vpnswitch.core.model import (
     RoundResult,
     SetTimer,
     StallSuspected,
+    StandbyReady,
     Start,
     Stop,
     TargetResult,
@@ -400,6 +402,78 @@ def test_stall_starts_every_evidence_round_staggered() -> None:
     assert d.state.trouble_since == since
     d(StallSuspected("wg", 1, since))
     assert not d.of(Probe)  # no more than one burst at a time
+
+
+TOR = ProfileInfo("tor", "tor", "obfuscated", "proxy", is_tor=True)
+
+
+def _dead_rounds_until_switch(d: Driver, limit: int = 10) -> int:
+    for n in range(1, limit + 1):
+        d.timer("probe")
+        d.round(dead_round())
+        if not isinstance(d.state.phase, Connected):
+            return n
+    raise AssertionError("never switched")
+
+
+def _stall_then_dead_rounds(d: Driver, limit: int = 10) -> int:
+    """A stall starts the evidence burst; feed every round dead until the engine switches."""
+    d(StallSuspected("wg", d.state.gen, d.now - 1))
+    probes = d.of(Probe)
+    for n in range(1, limit + 1):
+        if not probes:
+            d.timer("probe", TIMINGS.confirm_delay)
+            probes = d.of(Probe)
+        p = probes.pop(0)
+        actions = d(RoundDone(p.profile, p.gen, p.round_id, dead_round(d.now)), 0.05)
+        if not isinstance(d.state.phase, Connected):
+            return n
+        probes += [a for a in actions if isinstance(a, Probe)]
+    raise AssertionError("never switched")
+
+
+def test_a_stall_and_a_ready_hot_standby_next_in_line_need_fewer_dead_rounds() -> None:
+    d = Driver(cfg(profiles=(PROFILES[0], TOR)))
+    d.up_on("wg")
+    d(StandbyReady("tor", True))
+    assert _stall_then_dead_rounds(d) == TIMINGS.standby_failure_rounds < TIMINGS.failure_rounds
+    assert d.state.phase == Disconnecting("wg", "tor", d.now)
+    assert f"unreachable {TIMINGS.standby_failure_rounds} times" in d.state.quarantine["wg"].reason
+
+
+@pytest.mark.parametrize("case", ["not ready", "no longer ready", "not next in line", "quarantined", "never below 2",
+                                  "no stall", "stall ended by a good round"])
+def test_the_full_evidence_rule_applies_unless_a_stall_and_a_ready_standby_agree(case: str) -> None:
+    profiles = (PROFILES[0], PROFILES[2], TOR) if case == "not next in line" else (PROFILES[0], TOR)
+    timings = replace(TIMINGS, failure_rounds=2, standby_failure_rounds=2) if case == "never below 2" else TIMINGS
+    d = Driver(cfg(profiles=profiles, timings=timings))
+    d.up_on("wg")
+    if case != "not ready":
+        d(StandbyReady("tor", True))
+    if case == "no longer ready":
+        d(StandbyReady("tor", False))
+    if case == "quarantined":
+        d.state = replace(d.state, quarantine={"tor": Quarantine(until=d.now + 600, strikes=1, reason="x")})
+    if case == "no stall":
+        assert _dead_rounds_until_switch(d) == timings.failure_rounds
+        return
+    if case == "stall ended by a good round":
+        d(StallSuspected("wg", 1, d.now - 1))
+        d.round(ok_round())
+        assert _dead_rounds_until_switch(d) == timings.failure_rounds
+        return
+    assert _stall_then_dead_rounds(d) == timings.failure_rounds
+
+
+def test_a_stall_burst_launches_only_the_rounds_a_ready_standby_needs() -> None:
+    d = Driver(cfg(profiles=(PROFILES[0], TOR)))
+    d.up_on("wg")
+    d(StandbyReady("tor", True))
+    d(StallSuspected("wg", 1, d.now - 1))
+    for _ in range(TIMINGS.standby_failure_rounds - 1):
+        d.timer("probe", TIMINGS.confirm_delay)
+    assert len(d.state.rounds_in_flight) == TIMINGS.standby_failure_rounds
+    assert not any(isinstance(a, SetTimer) and a.name == "probe" for a in d.actions)
 
 
 def test_paused_reports_but_does_not_switch() -> None:

@@ -64,9 +64,11 @@ class Timings:
 
     probe_interval_min: float = 8.0
     probe_interval_max: float = 15.0
-    probe_timeout: float = 2.0
+    probe_timeout: float = 2.0  # the longest wait for a site; the wait actually used is learnt per profile
+    probe_timeout_min: float = 0.5  # ... and never shorter than this
     confirm_delay: float = 0.4
     failure_rounds: int = 3
+    standby_failure_rounds: int = 2  # when a hot standby is ready, switching is cheap and known to work
     blocked_target_rounds: int = 6
     stall_seconds: float = 1.5
     liveness_interval: float = 0.5
@@ -88,8 +90,10 @@ TIMING_RANGES: dict[str, tuple[float, float]] = {
     "probe_interval_min": (2.0, 600.0),
     "probe_interval_max": (2.0, 900.0),
     "probe_timeout": (0.5, 30.0),
+    "probe_timeout_min": (0.2, 30.0),
     "confirm_delay": (0.0, 10.0),
     "failure_rounds": (2, 10),
+    "standby_failure_rounds": (2, 10),
     "blocked_target_rounds": (2, 20),
     "stall_seconds": (0.5, 30.0),
     "liveness_interval": (0.1, 10.0),
@@ -283,6 +287,10 @@ def _parse_numbers(raw: object, where: str, cls: type[Timings], problems: _Probl
     timings = cls(**values)
     if timings.probe_interval_min > timings.probe_interval_max:
         problems.add(f"{where}.probe_interval_min", "must not be larger than probe_interval_max")
+    if timings.probe_timeout_min > timings.probe_timeout:
+        problems.add(f"{where}.probe_timeout_min", "must not be larger than probe_timeout")
+    if timings.standby_failure_rounds > timings.failure_rounds:
+        problems.add(f"{where}.standby_failure_rounds", "must not be larger than failure_rounds")
     if timings.quarantine_initial > timings.quarantine_max:
         problems.add(f"{where}.quarantine_initial", "must not be larger than quarantine_max")
     return timings

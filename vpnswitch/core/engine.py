@@ -44,6 +44,7 @@ from vpnswitch.core.model import (
     RoundResult,
     SetTimer,
     StallSuspected,
+    StandbyReady,
     Start,
     Stop,
     SwitchInfo,
@@ -99,6 +100,8 @@ class EngineState:
     burst: int = 0  # evidence rounds still to launch, staggered, after a stall
     last_check_at: float | None = None
     warned: str = ""  # the last "cannot switch" warning, so it is told once, not every round
+    standbys: frozenset[str] = frozenset()  # hot standbys whose last background check carried requests
+    stalled: bool = False  # the tunnel's traffic stalled since the last good round (passive evidence)
 
     @property
     def active(self) -> str | None:
@@ -160,7 +163,7 @@ def _timings(s: EngineState) -> Timings:
 def _reset_evidence(s: EngineState) -> EngineState:
     return replace(
         s, outcomes=(), last_result=None, verdict=Verdict.UNKNOWN, trouble_since=None,
-        rounds_in_flight=frozenset(), round_floor=s.round_seq, burst=0,
+        rounds_in_flight=frozenset(), round_floor=s.round_seq, burst=0, stalled=False,
     )
 
 
@@ -171,6 +174,31 @@ def _schedule_probe(s: EngineState, now: float, out: _Out, delay: float | None =
         delay = policy.jittered_interval(t.probe_interval_min, t.probe_interval_max, unit)
     out(SetTimer(T_PROBE, now + delay, s.gen))
     return s
+
+
+def _failure_rounds(s: EngineState, now: float) -> int:
+    """Dead rounds needed before giving up the active profile.
+
+    Fewer when the tunnel's own traffic stalled (passive evidence, independent of the probes) and the profile
+    a switch would go to is a hot standby that is ready: that switch costs a fraction of a second, is known
+    to work, and is undone by failback, so waiting for more evidence would cost the user more than a wrong
+    switch. Never fewer than two rounds; without the stall (an idle tunnel, or loss that still lets traffic
+    through) the full rule applies.
+    """
+    t = _timings(s)
+    if not s.stalled or not _next_is_ready_standby(s, now):
+        return t.failure_rounds
+    return max(2, min(t.standby_failure_rounds, t.failure_rounds))
+
+
+def _next_is_ready_standby(s: EngineState, now: float) -> bool:
+    """Whether a failover from the active profile would land on a hot standby whose last check passed."""
+    active = s.active
+    if active is None or not s.standbys:
+        return False
+    options = policy.candidates(s.config, now, s.quarantine, s.errors, exclude=(active,),
+                                after_dpi_kill_of=s.config.profile(active))
+    return bool(options) and options[0].name in s.standbys
 
 
 def _launch_round(s: EngineState, profile: str, out: _Out) -> EngineState:
@@ -446,13 +474,18 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
                 return s
             if s.trouble_since is None:
                 s = replace(s, trouble_since=since)
+            s = replace(s, stalled=True)
             if s.burst > 0:
                 return s  # already looking
             s = _launch_round(s, profile, out)
             # The other evidence rounds start shortly after the first rather than after it: a blocked tunnel
             # makes every probe wait for its full timeout.
             out(SetTimer(T_PROBE, now + _timings(s).confirm_delay, s.gen))
-            return replace(s, burst=_timings(s).failure_rounds - 2)
+            return replace(s, burst=_failure_rounds(s, now) - 2)
+
+        case StandbyReady(profile=profile, ready=ready):
+            standbys = s.standbys | {profile} if ready else s.standbys - {profile}
+            return replace(s, standbys=standbys)
 
         case TrafficBusy(busy=busy):
             return replace(s, busy=busy)
@@ -606,14 +639,15 @@ def _verify_round(s: EngineState, phase: Verifying, result: RoundResult, now: fl
 
 def _connected_round(s: EngineState, phase: Connected, result: RoundResult, now: float, out: _Out) -> EngineState:
     t = _timings(s)
+    failure_rounds = _failure_rounds(s, now)
     outcome = health.classify_round(result)
     outcomes = (s.outcomes + (outcome,))[-HISTORY_ROUNDS:]
-    verdict = health.verdict_for(outcomes, t.failure_rounds, t.blocked_target_rounds)
+    verdict = health.verdict_for(outcomes, failure_rounds, t.blocked_target_rounds)
     s = replace(s, outcomes=outcomes, last_result=result, last_check_at=now)
     if outcome is Outcome.OK:
         if s.verdict is not Verdict.HEALTHY and s.verdict is not Verdict.UNKNOWN:
             out(Record("verdict", {"profile": phase.profile, "verdict": "healthy"}))
-        s = replace(s, verdict=Verdict.HEALTHY, trouble_since=None, warned="", burst=0)
+        s = replace(s, verdict=Verdict.HEALTHY, trouble_since=None, warned="", burst=0, stalled=False)
         q = s.quarantine.get(phase.profile)
         if q is not None and now - phase.since >= HEALTHY_RESETS_STRIKES_AFTER:
             s = replace(s, quarantine={k: v for k, v in s.quarantine.items() if k != phase.profile})
@@ -621,7 +655,7 @@ def _connected_round(s: EngineState, phase: Connected, result: RoundResult, now:
     if s.trouble_since is None:
         s = replace(s, trouble_since=result.started)
     if verdict in (Verdict.FAILING, Verdict.LEAKING, Verdict.BLOCKED_TARGET):
-        rounds = t.blocked_target_rounds if verdict is Verdict.BLOCKED_TARGET else t.failure_rounds
+        rounds = t.blocked_target_rounds if verdict is Verdict.BLOCKED_TARGET else failure_rounds
         reason = health.describe_failure(verdict, result, rounds)
         s2 = _fail_active(s, phase.profile, verdict, reason, now, out, dpi_kill=verdict is Verdict.FAILING)
         if isinstance(s2.phase, Connected):

@@ -40,6 +40,9 @@ class Outcome(StrEnum):
 # ------------------------------------------------------------------------------------------- evidence
 
 
+TIMED_OUT = "timed out"  # a target's error when no answer came within the probe's timeout
+
+
 @dataclass(frozen=True)
 class TargetResult:
     url: str
@@ -307,10 +310,18 @@ class PrecheckDone:
     alive: bool | None  # None: the backend cannot tell without disrupting the active tunnel
 
 
+@dataclass(frozen=True)
+class StandbyReady:
+    """A hot standby (Tor) finished a background check: bootstrapped and carrying requests, or not."""
+
+    profile: str
+    ready: bool
+
+
 Event = (
     Start | Stop | ConfigChanged | ConnectDone | DisconnectDone | RoundDone | TimerFired | HardFailure
     | StallSuspected | TrafficBusy | UnderlayDown | UnderlayUp | Resumed | UserSwitch | UserPause | UserResume
-    | UserCheck | UserClearError | PrecheckDone
+    | UserCheck | UserClearError | PrecheckDone | StandbyReady
 )
 
 # --------------------------------------------------------------------------------------------- actions

@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vpnswitch.backends.base import Backend, BackendStatus, Route
-from vpnswitch.core import engine
+from vpnswitch.core import engine, health
 from vpnswitch.core.clock import Clock
 from vpnswitch.core.config import Config, ProbeTarget, Profile, atomic_write_private
 from vpnswitch.core.engine import EngineState
 from vpnswitch.core.errors import BackendError, VpnSwitchError
 from vpnswitch.core.history import HistoryLog, iso
+from vpnswitch.core.latency import ProbeDeadline
 from vpnswitch.core.model import (
+    TIMED_OUT,
     Action,
     CancelTimer,
     ConfigChanged,
@@ -36,6 +38,7 @@ from vpnswitch.core.model import (
     Event,
     HardFailure,
     Notify,
+    Outcome,
     Precheck,
     PrecheckDone,
     Probe,
@@ -47,6 +50,7 @@ from vpnswitch.core.model import (
     RoundResult,
     SetTimer,
     StallSuspected,
+    StandbyReady,
     Start,
     Stop,
     TargetResult,
@@ -169,11 +173,13 @@ class Runtime:
         self._underlay: Underlay | None = None
         self._ticks = 0
         self._round_latency: dict[str, float] = {}
+        self._deadlines: dict[str, ProbeDeadline] = {}  # per profile: how long its probes may take
         self._check_waiters: list[Future[CheckReport]] = []
         self._stopped = threading.Event()
         self._stopping = False
         self._inflight = 0  # connect/disconnect calls still running
-        self._standby_busy: set[str] = set()  # profiles whose standby() call is still running
+        self._standby_busy: set[str] = set()  # profiles whose standby() call or check is still running
+        self._standby_state: dict[str, str] = {}  # starting | ready | not ready: why
         # Nothing leaves outside the tunnel, even while it dies or is switched (root only); and a dead local
         # network is no reason to switch.
         self._guard = TunnelGuard(leak_guard, self._profile_backend, self._tunnel_backends) if leak_guard else None
@@ -309,12 +315,19 @@ class Runtime:
 
     def _apply_config(self, config: Config) -> None:
         self._config = config
+        for deadline in self._deadlines.values():
+            deadline.set_bounds(config.timings.probe_timeout_min, config.timings.probe_timeout)
         self._stall = StallDetector(config.timings.stall_seconds, config.timings.failback_max_rate_kbps)
         self._handle(ConfigChanged(self._engine_config(config)))
         self._warm_standbys()
 
     def _warm_standbys(self) -> None:
-        """Keep hot-standby profiles (Tor) ready in the background, each on a worker with a timeout."""
+        """Keep hot-standby profiles (Tor) ready in the background, each on a worker with a timeout.
+
+        Ready means more than started: after ``standby`` returns, one probe round goes through the standby
+        itself, so the engine knows it carries requests before it is needed (and its probe deadline is
+        learnt by then).
+        """
         if self._stopping:
             return
         timeout = self._config.timings.connect_timeout
@@ -324,16 +337,51 @@ class Runtime:
                 continue
             backend = self._profile_backend(name)
             if backend is None or not backend.wants_standby():
+                if self._standby_state.pop(name, None) is not None:  # its standby was turned off
+                    self._handle(StandbyReady(name, False))
                 continue
 
-            def done(result: Any, name: str = name) -> None:
-                self._standby_busy.discard(name)
+            def started(result: Any, name: str = name, backend: Backend = backend) -> None:
                 if isinstance(result, BaseException):
                     log.info("standby of %s is not ready: %s", name, result)
+                    self._standby_checked(name, f"not ready: {_failure(result)[0]}")
+                else:
+                    self._check_standby(name, backend)
 
             self._standby_busy.add(name)
-            self._loop.run_task(functools.partial(backend.standby, timeout), timeout + 1.0, done,
+            self._standby_state.setdefault(name, "starting")
+            self._loop.run_task(functools.partial(backend.standby, timeout), timeout + 1.0, started,
                                 f"standby of {name}")
+
+    def _check_standby(self, name: str, backend: Backend) -> None:
+        targets = self._config.targets
+        deadline = self._deadline(name)
+        timeout, started = deadline.timeout, self._clock.monotonic()
+        route = backend.route()
+
+        def done(result: Any) -> None:
+            if not isinstance(result, RoundResult):
+                self._standby_checked(name, "not ready: its check did not finish")
+                return
+            deadline.feed_result(result)
+            if health.classify_round(result) is Outcome.DEAD:
+                failed = ", ".join(f"{r.url}: {r.error}" for r in result.targets[:2])
+                self._standby_checked(name, f"not ready: nothing answered through it ({failed})")
+            else:
+                self._standby_checked(name, "ready")
+
+        self._loop.run_task(lambda: self._prober.run_round(route, targets, timeout, started),
+                            2 * timeout + 2.0, done, f"standby check of {name}")
+
+    def _standby_checked(self, name: str, state: str) -> None:
+        self._standby_busy.discard(name)
+        if self._stopping:
+            return
+        previous = self._standby_state.get(name)
+        self._standby_state[name] = state
+        if state != previous:
+            log.info("standby %s: %s", name, state)
+        self._handle(StandbyReady(name, state == "ready"))
 
     def _handle(self, event: Event) -> None:
         now = self._clock.monotonic()
@@ -448,10 +496,18 @@ class Runtime:
         self._inflight += 1
         self._loop.run_task(work, timeout + 1.0, done, f"{verb} of {name}")
 
+    def _deadline(self, name: str) -> ProbeDeadline:
+        deadline = self._deadlines.get(name)
+        if deadline is None:
+            t = self._config.timings
+            deadline = self._deadlines[name] = ProbeDeadline(t.probe_timeout_min, t.probe_timeout)
+        return deadline
+
     def _probe(self, name: str, gen: int, round_id: int, now: float) -> None:
         backend = self._profile_backend(name)
         targets = self._config.targets
-        timeout = self._config.timings.probe_timeout
+        deadline = self._deadline(name)
+        timeout = deadline.timeout
         if backend is None:
             return
         route = backend.route()
@@ -459,9 +515,10 @@ class Runtime:
 
         def done(result: Any) -> None:
             if not isinstance(result, RoundResult):
-                error = "timed out" if isinstance(result, BaseException) else "no result"
+                error = TIMED_OUT if isinstance(result, BaseException) else "no result"
                 result = RoundResult(tuple(TargetResult(t.url, t.role, False, None, None, error) for t in targets),
                                      started)
+            deadline.feed_result(result)
             ok = [r.latency_ms for r in result.targets if r.ok and r.latency_ms is not None]
             if ok:
                 self._round_latency[name] = round(statistics.median(ok), 1)
@@ -569,6 +626,10 @@ class Runtime:
             else:
                 counters = self._sensors.counters(route.interface)
                 if counters is not None:
+                    # Nothing back for about as long as a probe may take is worth a look; on a fast, clean
+                    # tunnel that is well under the configured window.
+                    self._stall.window = min(self._config.timings.stall_seconds,
+                                             self._deadline(watched.profile).timeout)
                     stall = self._stall.feed(now, counters)
                     if self._stall.busy != self._state.busy:
                         self._handle(TrafficBusy(self._stall.busy))
@@ -640,9 +701,13 @@ class Runtime:
                 state, reason = "quarantined", q.reason
             else:
                 state = "standby"
+            warm = ""
+            if state == "standby" and p.name in self._standby_state:
+                warm, _, why = self._standby_state[p.name].partition(": ")
+                reason = why or reason
             until = iso(wall + (q.until - now)) if quarantined and q is not None else None
             profiles.append(ProfileStatus(p.name, p.backend, p.enabled, state, until, reason,
-                                          self._round_latency.get(p.name)))
+                                          self._round_latency.get(p.name), warm))
         targets: tuple[TargetStatus, ...] = ()
         if s.last_result is not None:
             targets = tuple(TargetStatus(r.url, r.role, r.ok, r.status, r.latency_ms, r.error)

@@ -25,6 +25,7 @@ class ProfileStatus:
     quarantined_until: str | None  # ISO time, when quarantined
     reason: str  # why it is quarantined or in error
     latency_ms: float | None  # median latency of its last successful round
+    warm: str = ""  # a hot standby's background state: starting | ready | not ready ("" when not one)
 
 
 @dataclass(frozen=True)

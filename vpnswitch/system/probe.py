@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 
 from vpnswitch.backends.base import Route
 from vpnswitch.core.config import ProbeTarget
-from vpnswitch.core.model import RoundResult, TargetResult
+from vpnswitch.core.model import TIMED_OUT, RoundResult, TargetResult
 from vpnswitch.system import netinfo
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def probe_target(session: requests.Session, target: ProbeTarget, timeout: float)
 def _short_error(exc: Exception) -> str:
     text = type(exc).__name__
     if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.ReadTimeout):
-        return "timed out"
+        return TIMED_OUT
     if isinstance(exc, requests.exceptions.ProxyError):
         return "proxy refused"
     if isinstance(exc, requests.exceptions.SSLError):
@@ -166,7 +166,7 @@ class HttpProber:
                 if future.done() and future.exception() is None:
                     results.append(future.result())
                 else:
-                    results.append(TargetResult(target.url, target.role, False, None, None, "timed out"))
+                    results.append(TargetResult(target.url, target.role, False, None, None, TIMED_OUT))
             leak = leak_future.result() if leak_future.done() and leak_future.exception() is None else ""
             return RoundResult(tuple(results), started, leak)
         finally:

@@ -45,6 +45,13 @@ PROFILE_STATES = {
     "disabled": QT_TRANSLATE_NOOP("ProfileState", "disabled"),
 }
 
+# A hot standby's background state, shown next to it in the tray menu.
+WARM_STATES = {
+    "starting": QT_TRANSLATE_NOOP("WarmState", "starting in the background"),
+    "ready": QT_TRANSLATE_NOOP("WarmState", "ready in the background"),
+    "not ready": QT_TRANSLATE_NOOP("WarmState", "not ready"),
+}
+
 ROLES = {
     "canary": QT_TRANSLATE_NOOP("Role", "canary (any site that should always work)"),
     "must-reach": QT_TRANSLATE_NOOP("Role", "must reach (a site you need)"),
@@ -90,17 +97,26 @@ TIMINGS = {
                                                        "longest, so the checks have no rhythm a firewall could "
                                                        "spot.")),
     "probe_timeout": (QT_TRANSLATE_NOOP("Timing", "Wait for a site"),
-                      QT_TRANSLATE_NOOP("Timing", "How long one check waits for a site to answer.")),
+                      QT_TRANSLATE_NOOP("Timing", "The longest one check waits for a site to answer. Once a "
+                                                  "VPN's usual answer time is known, checks wait about four "
+                                                  "times as long as it varies, and longer after a miss.")),
+    "probe_timeout_min": (QT_TRANSLATE_NOOP("Timing", "Shortest wait for a site"),
+                          QT_TRANSLATE_NOOP("Timing", "Even on a very fast VPN, a check waits at least this "
+                                                      "long.")),
     "confirm_delay": (QT_TRANSLATE_NOOP("Timing", "Confirm after"),
                       QT_TRANSLATE_NOOP("Timing", "Pause before re-checking when something looks wrong.")),
     "failure_rounds": (QT_TRANSLATE_NOOP("Timing", "Failed rounds before switching"),
                        QT_TRANSLATE_NOOP("Timing", "A VPN is given up only after this many failed rounds.")),
+    "standby_failure_rounds": (QT_TRANSLATE_NOOP("Timing", "Failed rounds before a ready standby"),
+                               QT_TRANSLATE_NOOP("Timing", "When the next choice is a standby already running and "
+                                                           "checked in the background, switching to it takes a "
+                                                           "moment, so fewer failed rounds are needed.")),
     "blocked_target_rounds": (QT_TRANSLATE_NOOP("Timing", "Rounds before a blocked site counts"),
                               QT_TRANSLATE_NOOP("Timing", "Rounds in which only a site you need fails before "
                                                           "another VPN is tried.")),
     "stall_seconds": (QT_TRANSLATE_NOOP("Timing", "Stalled traffic after"),
-                      QT_TRANSLATE_NOOP("Timing", "Data goes out but nothing comes back for this long: check at "
-                                                  "once.")),
+                      QT_TRANSLATE_NOOP("Timing", "Data goes out but nothing comes back for this long (less on "
+                                                  "a fast VPN): check at once.")),
     "liveness_interval": (QT_TRANSLATE_NOOP("Timing", "Watch the VPN every"),
                           QT_TRANSLATE_NOOP("Timing", "How often the VPN's process and network interface are "
                                                       "looked at (cheap).")),
@@ -147,6 +163,10 @@ def verdict(code: str) -> str:
 
 def profile_state(code: str) -> str:
     return _tr("ProfileState", PROFILE_STATES[code]) if code in PROFILE_STATES else code
+
+
+def warm_state(code: str) -> str:
+    return _tr("WarmState", WARM_STATES[code]) if code in WARM_STATES else code
 
 
 def role(code: str) -> str:

@@ -200,6 +200,8 @@ class TrayController(QObject):
             label = profile.name.replace("&", "&&")
             if profile.state not in ("active", "standby"):
                 label += f"  ({texts.profile_state(profile.state)})"
+            elif profile.state == "standby" and profile.warm:
+                label += f"  ({texts.warm_state(profile.warm)})"
             action = menu.addAction(label)
             action.setObjectName(f"profile:{profile.name}")
             action.setCheckable(True)

@@ -26,15 +26,16 @@ from vpnswitch.ui import texts
 from vpnswitch.ui.qtcompat import emit
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("checks", ("probe_interval_min", "probe_interval_max", "probe_timeout", "confirm_delay", "failure_rounds",
-                "blocked_target_rounds", "stall_seconds")),
+    ("checks", ("probe_interval_min", "probe_interval_max", "probe_timeout", "probe_timeout_min", "confirm_delay",
+                "failure_rounds", "standby_failure_rounds", "blocked_target_rounds", "stall_seconds")),
     ("watching", ("liveness_interval", "underlay_interval", "resume_grace")),
     ("switching", ("connect_timeout", "disconnect_timeout", "verify_timeout", "quarantine_initial",
                    "quarantine_max", "failback_interval", "failback_max_rate_kbps", "crash_loop_switches",
                    "crash_loop_window")),
 )
 INT_FIELDS = frozenset(f.name for f in fields(Timings) if f.type in ("int", int))
-COUNT_FIELDS = frozenset({"failure_rounds", "blocked_target_rounds", "crash_loop_switches"})
+COUNT_FIELDS = frozenset({"failure_rounds", "standby_failure_rounds", "blocked_target_rounds",
+                          "crash_loop_switches"})
 
 
 class TimingsPage(QWidget):
