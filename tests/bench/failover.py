@@ -60,6 +60,7 @@ Sample = dict[str, Any]
 KEYS = ("detect_s", "outage_s", "switches", "false_switches")
 LIMIT = 240.0  # the longest anything may take before the sample counts as failed
 LOSS_SECONDS = 120.0
+EXTRA_TARGETS: dict[str, str] = {}  # targets of scenarios defined elsewhere (the Tor ones)
 OUTAGE_SECONDS = 30.0
 IDLE_SECONDS = 60.0
 
@@ -277,6 +278,7 @@ def run_tor(lab: Lab, repeat: int, results: dict[str, dict[str, list[Any]]], not
         notes.append("Tor scenarios not run: " + "; ".join(missing))
         return
     defaults = dataclasses.asdict(Timings())
+    EXTRA_TARGETS.update(tor_scenarios.TARGETS)
     try:
         with tornet_module.TorNet(lab) as tornet:
             for name, scenario in tor_scenarios.SCENARIOS.items():
@@ -315,7 +317,7 @@ def table(results: dict[str, dict[str, list[Any]]], idle: dict[str, float] | Non
     lines = [head, "-" * len(head)]
     for name, series in results.items():
         n = len(series.get("switches", []))
-        target = SCENARIOS[name][1] if name in SCENARIOS else ""
+        target = SCENARIOS[name][1] if name in SCENARIOS else EXTRA_TARGETS.get(name, "")
         extra = ""
         if series.get("recovered_s"):
             extra = f"; back {_fmt(series['recovered_s'])} s after repair"

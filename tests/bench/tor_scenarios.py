@@ -2,6 +2,11 @@
 
     vpn-blocked-to-tor          WireGuard active, Tor cold (started only when needed)
     vpn-blocked-to-tor-standby  WireGuard active, Tor a hot standby (bootstrapped in the background)
+    loss-10pct-tor-standby      as above, 10 % loss for two minutes while the user browses: no switch
+    link-outage-tor-standby     as above, the client's link cut for 30 s: no switch
+
+A ready standby lowers the evidence a switch needs (two dead rounds after a stall instead of three), so the
+last two check that this costs no false switches.
 
 Each scenario function takes a running lab and its private Tor network and returns one sample:
 
@@ -12,7 +17,8 @@ Each scenario function takes a running lab and its private Tor network and retur
 and → the new profile verified); ``switch_s`` is outage minus detection (the part the standby saves);
 ``restored_s`` is wall time from the block until the blocked site answered through tor's SOCKS port, as
 an app using the system proxy would see it. ``false_switches`` counts switches that should not have
-happened: any before the block, and any after it that did not go to Tor.
+happened: any before the block, and any after it that did not go to Tor; in the no-switch scenarios, every
+switch.
 
 Standalone (brings its own lab up and down, prints a table, writes JSON)::
 
@@ -32,9 +38,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.lab.daemon import LabDaemon, daemon_config, wg_profile
+from tests.lab.daemon import LabDaemon, SiteWatch, daemon_config, wg_profile
 from tests.lab.harness import Lab
 from tests.lab.tornet import TorNet
+from vpnswitch.core.errors import VpnSwitchError
 
 # A quick lab pace (still within the validated ranges): probes every 2-3 s, 1 s probe timeout.
 TIMINGS = {
@@ -47,6 +54,8 @@ TIMINGS = {
 }
 SOCKS_PORT = 19070
 QUIET_BEFORE_BLOCK = 4.0  # seconds of steady state in which any switch is a false one
+LOSS_SECONDS = 120.0
+OUTAGE_SECONDS = 30.0
 Sample = dict[str, Any]
 
 
@@ -136,9 +145,70 @@ def vpn_blocked_to_tor_standby(lab: Lab, tornet: TorNet, workdir: Path | None = 
     return _run(lab, tornet, standby=True, workdir=workdir, timings=timings)
 
 
+def _no_switch_with_standby(lab: Lab, tornet: TorNet, impair: Callable[[], None], repair: Callable[[], None],
+                            seconds: float, workdir: Path | None, timings: dict[str, float] | None) -> Sample:
+    """WireGuard active with a ready Tor standby and a user browsing through the tunnel; impair, wait, repair."""
+    info = tornet.info or tornet.load_info()
+    lab.unblock_all()
+    tornet.unblock()
+    home = Path(tempfile.mkdtemp(prefix="vpnswitch-torbench-", dir=workdir))
+    profiles = [wg_profile(lab), info.profile("tor", standby=True, socks_port=SOCKS_PORT)]
+    with LabDaemon(lab, daemon_config(lab, profiles, timings=timings or TIMINGS), home, verbose=False) as daemon:
+        daemon.wait_for(lambda: daemon.connected_on("wg"), 60, "connected on wg")
+        daemon.wait_for(lambda: _standby_ready(daemon), 120, "the standby to be ready")
+        with SiteWatch(lab, lab.blocked_ip_url, period=0.5) as watch:
+            began = time.time()
+            try:
+                impair()
+                time.sleep(seconds)
+            finally:
+                repair()
+            repaired = time.time()
+            daemon.wait_for(lambda: daemon.connected_on("wg") or daemon.connected_on("tor", verdict=None), 120,
+                            "a healthy connection")
+            answered = daemon.wait_for(lambda: watch.answered_after(repaired), 60, "the site")
+            ok_ratio = watch.ok_ratio(began)
+        switches = [e for e in daemon.entries("switch") if e.get("from") and float(e.get("t", 0)) >= began]
+        # The standby lives through the impairment too: it must be ready again by itself.
+        ready_again = daemon.wait_for(lambda: _standby_ready(daemon) and time.time(), 120,
+                                      "the standby to be ready again")
+    return {"detect_s": None, "outage_s": None, "switches": len(switches), "false_switches": len(switches),
+            "recovered_s": round(answered - repaired, 3), "site_ok_ratio": round(ok_ratio, 3),
+            "standby_ready_again_s": round(ready_again - repaired, 3)}
+
+
+def _standby_ready(daemon: LabDaemon) -> bool:
+    try:
+        status = daemon.status()
+    except VpnSwitchError:
+        return False
+    return any(p["name"] == "tor" and p.get("warm") == "ready" for p in status.get("profiles", []))
+
+
+def loss_10pct_tor_standby(lab: Lab, tornet: TorNet, workdir: Path | None = None,
+                           timings: dict[str, float] | None = None) -> Sample:
+    """10 % random loss each way for two minutes while browsing, a ready Tor standby next in line."""
+    return _no_switch_with_standby(lab, tornet, lambda: lab.random_loss(10), lambda: lab.unblock("loss"),
+                                   LOSS_SECONDS, workdir, timings)
+
+
+def link_outage_tor_standby(lab: Lab, tornet: TorNet, workdir: Path | None = None,
+                            timings: dict[str, float] | None = None) -> Sample:
+    """The client's link cut for 30 s while browsing, a ready Tor standby next in line."""
+    return _no_switch_with_standby(lab, tornet, lab.cut_client_link, lab.restore_client_link, OUTAGE_SECONDS,
+                                   workdir, timings)
+
+
 SCENARIOS: dict[str, Callable[..., Sample]] = {
     "vpn-blocked-to-tor": vpn_blocked_to_tor,
     "vpn-blocked-to-tor-standby": vpn_blocked_to_tor_standby,
+    "loss-10pct-tor-standby": loss_10pct_tor_standby,
+    "link-outage-tor-standby": link_outage_tor_standby,
+}
+TARGETS = {
+    "vpn-blocked-to-tor-standby": "≤ 2 s outage",
+    "loss-10pct-tor-standby": "0 false switches",
+    "link-outage-tor-standby": "0 false switches",
 }
 KEYS = ("detect_s", "outage_s", "switch_s", "restored_s", "switches", "false_switches")
 

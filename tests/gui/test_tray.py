@@ -78,6 +78,20 @@ def test_menu_is_built_from_the_latest_snapshot(qtbot: Any, config: Config) -> N
     assert not next(a for a in tray.actions() if a.objectName() == "quit").isEnabled()
 
 
+def test_a_hot_standby_shows_whether_it_is_ready(qtbot: Any, config: Config) -> None:
+    from dataclasses import replace
+
+    tray = TrayController()
+    snap = snapshot_for(config, state="connected", active="wg-home", verdict="healthy")
+    for warm, shown in (("starting", "tor-&&-co  (starting in the background)"),
+                        ("ready", "tor-&&-co  (ready in the background)"),
+                        ("not ready", "tor-&&-co  (not ready)")):
+        profiles = tuple(replace(p, warm=warm) if p.name == "tor-&-co" else p for p in snap.profiles)
+        tray.update(replace(snap, profiles=profiles))
+        tray.menu.aboutToShow.emit()
+        assert [a.text() for a in tray.actions()][1:4] == ["wg-home", "wg-office", shown]
+
+
 def test_tooltip_says_where_traffic_goes_and_when_it_was_checked(config: Config) -> None:
     s = snapshot_for(config, state="connected", active="wg-office", verdict="degraded",
                      last_check="2026-11-28T10:00:00.000Z")

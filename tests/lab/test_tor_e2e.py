@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.lab.daemon import LabDaemon, daemon_config, pids_of, wg_profile
+from tests.lab.daemon import LabDaemon, SiteWatch, daemon_config, pids_of, wg_profile
 from tests.lab.harness import Lab
 from tests.lab.tornet import TorNet, TorNetInfo
+from vpnswitch.core.errors import VpnSwitchError
 
 pytestmark = [pytest.mark.lab, pytest.mark.tor]
 
@@ -161,18 +162,31 @@ def test_hot_standby_switch_reuses_the_running_tor(lab: Lab, tornet: TorNet, tmp
     config = daemon_config(lab, [wg_profile(lab), tor_profile(info, standby=True)], timings=LAB_TIMINGS)
     with LabDaemon(lab, config, tmp_path / "home") as daemon:
         daemon.wait_for(lambda: daemon.connected_on("wg"), 60, "connected on wg")
-        # Warm: tor bootstrapped in the background while WireGuard carries the traffic (through the tunnel).
-        daemon.wait_for(lambda: fetch_via_socks(lab, TOR_SOCKS_PORT, lab.canary_ip_url, timeout=3), 90,
-                        "the standby tor to carry a request")
+        # Warm: tor bootstrapped in the background while WireGuard carries the traffic (through the tunnel), and
+        # checked with a probe round through it — status says so.
+        daemon.wait_for(lambda: _warm(daemon, "tor") == "ready", 90, "the standby tor to be ready")
+        assert fetch_via_socks(lab, TOR_SOCKS_PORT, lab.canary_ip_url, timeout=3)
         [tor_pid] = pids_of(lab, "tor")
         assert daemon.status()["active"] == "wg"
-        blocked_at = time.time()
-        lab.block_all_vpn()
-        daemon.wait_for(lambda: daemon.connected_on("tor"), 60, "the switch to the standby tor")
+        with SiteWatch(lab, lab.blocked_ip_url, period=0.2):  # a user browsing through the tunnel
+            time.sleep(2.0)
+            blocked_at = time.time()
+            lab.block_all_vpn()
+            daemon.wait_for(lambda: daemon.connected_on("tor"), 60, "the switch to the standby tor")
         [switch] = switches(daemon, blocked_at)
         assert switch["to"] == "tor"
+        # The traffic stalled and a ready standby was next: two dead rounds were enough.
+        assert "unreachable 2 times in a row" in switch["reason"], switch
         assert pids_of(lab, "tor") == [tor_pid]  # no restart, no bootstrap: the warm tor took over
         assert fetch_via_socks(lab, TOR_SOCKS_PORT, lab.blocked_ip_url) == lab.blocked_body.decode()
         print(f"\nstandby switch: detect {switch['detect_s']} s, outage {switch['outage_s']} s, "
               f"switch {switch['outage_s'] - switch['detect_s']:.3f} s")
     assert pids_of(lab, "tor") == []  # quitting takes the standby tor down too
+
+
+def _warm(daemon: LabDaemon, name: str) -> str:
+    try:
+        profiles = daemon.status()["profiles"]
+    except VpnSwitchError:
+        return ""
+    return next((str(p.get("warm", "")) for p in profiles if p["name"] == name), "")
