@@ -60,7 +60,7 @@ def test_standby_is_warmed_at_start_on_config_change_and_periodically(tmp_path: 
     runtime.apply_config(runtime.config)
     loop.run_for(5)
     assert StandbyBackend.standby_calls == ["tor", "tor"]
-    loop.run_for(STANDBY_REFRESH + 1)
+    loop.run_for(STANDBY_REFRESH[1] + 1)
     assert StandbyBackend.standby_calls == ["tor", "tor", "tor"]
 
 
@@ -68,7 +68,7 @@ def test_an_active_standby_profile_is_not_warmed(tmp_path: Path) -> None:
     profiles = (Profile("tor", "fake", {"transport": "tcp", "standby": True}), Profile("wg", "fake", {}))
     runtime, loop, _, _ = make(tmp_path, profiles)
     runtime.start()
-    loop.run_for(STANDBY_REFRESH + 5)
+    loop.run_for(STANDBY_REFRESH[1] + 5)
     assert runtime.snapshot().active == "tor"
     assert StandbyBackend.standby_calls == []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import random
 import statistics
 import threading
 from collections.abc import Callable
@@ -75,7 +76,7 @@ from vpnswitch.system.netinfo import Counters, Underlay
 log = logging.getLogger(__name__)
 
 STATUS_POLL_INTERVAL = 2.0
-STANDBY_REFRESH = 30.0  # how often a hot standby (Tor) is checked and, if it died, started again
+STANDBY_REFRESH = (20.0, 40.0)  # a hot standby (Tor) is checked (and restarted if it died) this often, at random
 
 
 class Prober(Protocol):
@@ -180,6 +181,8 @@ class Runtime:
         self._inflight = 0  # connect/disconnect calls still running
         self._standby_busy: set[str] = set()  # profiles whose standby() call or check is still running
         self._standby_state: dict[str, str] = {}  # starting | ready | not ready: why
+        self._standby_due = 0.0
+        self._standby_rng = random.Random(seed)  # background checks have no fixed rhythm a firewall could spot
         # Nothing leaves outside the tunnel, even while it dies or is switched (root only); and a dead local
         # network is no reason to switch.
         self._guard = TunnelGuard(leak_guard, self._profile_backend, self._tunnel_backends) if leak_guard else None
@@ -330,6 +333,7 @@ class Runtime:
         """
         if self._stopping:
             return
+        self._standby_due = self._clock.monotonic() + self._standby_rng.uniform(*STANDBY_REFRESH)
         timeout = self._config.timings.connect_timeout
         for profile in self._config.enabled_profiles():
             name = profile.name
@@ -573,7 +577,7 @@ class Runtime:
                 self._handle(Resumed(gap))
             self._check_underlay(now)
             self._check_watched(now)
-            if self._ticks % max(1, round(STANDBY_REFRESH / self._config.timings.liveness_interval)) == 0:
+            if now >= self._standby_due:
                 self._warm_standbys()
         finally:
             self._schedule_tick()
