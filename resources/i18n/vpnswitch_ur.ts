@@ -330,6 +330,10 @@
         <translation>نیٹ ورک واپس آ گیا</translation>
     </message>
     <message>
+        <source>going to sleep</source>
+        <translation>سونے جا رہا ہے</translation>
+    </message>
+    <message>
         <source>woke from sleep</source>
         <translation>نیند سے جاگا</translation>
     </message>

@@ -92,6 +92,36 @@ def test_suspend_and_resume_reverifies_without_switching(sim: Sim) -> None:
     assert sim.snap.active == "wg" and sim.switches() == []
 
 
+def test_the_os_announcing_a_sleep_keeps_the_dying_network_from_counting(sim: Sim) -> None:
+    sim.world.traffic_bps = 200_000
+    sim.run(20)
+    sim.runtime.sleep_signal(True)
+    # Going down: the network goes first, the tunnel stalls, probes fail — for longer than any evidence rule.
+    sim.world.profile("wg").blocked = True
+    sim.run(30)
+    assert sim.switches() == [] and sim.snap.active == "wg"
+    sim.loop.clock.suspend(600)
+    sim.world.profile("wg").blocked = False
+    sim.runtime.sleep_signal(False)
+    sim.run(60)
+    [resumed] = sim.history.entries(kinds={"resumed"})  # the clock gap did not report the same sleep again
+    assert resumed["gap_s"] == pytest.approx(600, abs=1)
+    assert [e["kind"] for e in sim.history.entries(kinds={"suspending", "resumed"})] == ["suspending", "resumed"]
+    assert sim.snap.active == "wg" and sim.snap.verdict == "healthy" and sim.switches() == []
+
+
+def test_an_announced_sleep_that_never_happens_does_not_stop_the_watching(sim: Sim) -> None:
+    sim.run(20)
+    sim.runtime.sleep_signal(True)
+    sim.run(30)
+    assert sim.history.entries(kinds={"resumed"}) == []
+    sim.run(40)  # no wake-up signal within a minute: judged awake again
+    assert [e["gap_s"] for e in sim.history.entries(kinds={"resumed"})] == [0.0]
+    sim.world.profile("wg").blocked = True
+    sim.until(lambda: sim.snap.active != "wg" and sim.snap.state == "connected", limit=60)
+    assert len(sim.switches()) == 1
+
+
 def test_when_everything_fails_it_is_exhausted_and_recovers_by_itself(sim: Sim) -> None:
     for name in ("wg", "ovpn-udp", "ovpn-tcp"):
         sim.world.profile(name).blocked = True

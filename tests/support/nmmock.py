@@ -1,4 +1,5 @@
-"""A private D-Bus bus with python-dbusmock's NetworkManager template on it, for the networkmanager backend.
+"""A private D-Bus bus with one of python-dbusmock's templates on it: NetworkManager for the networkmanager
+backend, logind for the sleep watcher.
 
 The test starts its own ``dbus-daemon`` (never the machine's system bus) and the mock as a child process,
 drives the mock through its ``org.freedesktop.DBus.Mock`` interface (over jeepney), and stops both by
@@ -59,7 +60,7 @@ def _mock_python() -> str | None:
     return None
 
 
-def require_prerequisites() -> str:
+def require_prerequisites(what: str = "NetworkManager") -> str:
     """The mock's interpreter; fails under CI, skips elsewhere, when something is missing."""
     problems = []
     if shutil.which("dbus-daemon") is None:
@@ -69,7 +70,7 @@ def require_prerequisites() -> str:
         problems.append("python-dbusmock is missing (apt-get install python3-dbusmock, or pip install "
                         "python-dbusmock dbus-python)")
     if problems:
-        message = "NetworkManager D-Bus mock unavailable: " + "; ".join(problems)
+        message = f"{what} D-Bus mock unavailable: " + "; ".join(problems)
         if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
@@ -80,14 +81,16 @@ def require_prerequisites() -> str:
 class NmMock:
     """The bus address plus helpers that call the mock's own methods."""
 
-    def __init__(self, address: str, log: Path) -> None:
+    def __init__(self, address: str, log: Path, bus_name: str = NM) -> None:
         self.address = address
         self.log = log
+        self.bus_name = bus_name
 
     def call(self, path: str, interface: str, method: str, signature: str = "", body: tuple[Any, ...] = (),
-             destination: str = NM) -> tuple[Any, ...]:
+             destination: str | None = None) -> tuple[Any, ...]:
         with open_dbus_connection(bus=self.address) as conn:
-            message = new_method_call(DBusAddress(path, bus_name=destination, interface=interface), method,
+            message = new_method_call(DBusAddress(path, bus_name=destination or self.bus_name, interface=interface),
+                                      method,
                                       signature or None, body)
             result: tuple[Any, ...] = unwrap_msg(conn.send_and_get_reply(message, timeout=10))
             return result
@@ -118,7 +121,14 @@ def _split(signature: str) -> list[str]:
 
 @contextmanager
 def nm_mock(tmp: Path) -> Iterator[NmMock]:
-    python = require_prerequisites()
+    with dbus_mock(tmp, "networkmanager", NM) as mock:
+        yield mock
+
+
+@contextmanager
+def dbus_mock(tmp: Path, template: str, bus_name: str) -> Iterator[NmMock]:
+    """A private system bus with python-dbusmock's ``template`` on it, owning ``bus_name``."""
+    python = require_prerequisites(template)
     tmp.mkdir(parents=True, exist_ok=True)
     socket = tmp / "system_bus_socket"
     config = tmp / "bus.conf"
@@ -132,12 +142,12 @@ def nm_mock(tmp: Path) -> Iterator[NmMock]:
         if not address:
             raise RuntimeError(f"dbus-daemon did not start: {bus.stderr.read().decode() if bus.stderr else ''}")
         env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": address}
-        log = tmp / "nm-mock.log"
+        log = tmp / f"{template}-mock.log"
         with open(log, "wb") as out:
-            mock = subprocess.Popen([python, "-m", "dbusmock", "--system", "--template", "networkmanager"],
+            mock = subprocess.Popen([python, "-m", "dbusmock", "--system", "--template", template],
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _wait_for_name(address, mock, log)
-        yield NmMock(address, log)
+        _wait_for_name(address, mock, log, bus_name)
+        yield NmMock(address, log, bus_name)
     finally:
         for proc in (mock, bus):
             if proc is not None and proc.poll() is None:
@@ -149,16 +159,16 @@ def nm_mock(tmp: Path) -> Iterator[NmMock]:
                     proc.wait(timeout=5)
 
 
-def _wait_for_name(address: str, mock: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_for_name(address: str, mock: subprocess.Popen[bytes], log: Path, bus_name: str) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if mock.poll() is not None:
-            raise RuntimeError(f"the NetworkManager mock exited: {log.read_text()[-2000:]}")
+            raise RuntimeError(f"the {bus_name} mock exited: {log.read_text()[-2000:]}")
         try:
             with open_dbus_connection(bus=address) as conn:
-                if unwrap_msg(conn.send_and_get_reply(message_bus.NameHasOwner(NM), timeout=2))[0]:
+                if unwrap_msg(conn.send_and_get_reply(message_bus.NameHasOwner(bus_name), timeout=2))[0]:
                     return
         except OSError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("the NetworkManager mock did not appear on the bus")
+    raise RuntimeError(f"the {bus_name} mock did not appear on the bus")

@@ -40,6 +40,7 @@ from vpnswitch.core.model import (
     StandbyReady,
     Start,
     Stop,
+    Suspending,
     TargetResult,
     TimerFired,
     TrafficBusy,
@@ -385,6 +386,29 @@ def test_resume_discards_evidence_from_before_the_sleep() -> None:
     assert d.state.outcomes == () and d.state.verdict is Verdict.UNKNOWN
     d(RoundDone("wg", 1, in_flight, dead_round()))
     assert isinstance(d.state.phase, Connected)
+
+
+def test_nothing_seen_while_the_machine_goes_to_sleep_counts_against_the_profile() -> None:
+    d = Driver()
+    d.up_on("wg")
+    d.timer("probe")
+    in_flight = d.probe()
+    actions = d(Suspending())
+    assert CancelTimer("probe") in actions and d.state.asleep
+    # The network goes away before the VPN does: failed rounds, a stall, a dead interface, stray timers.
+    d(RoundDone(in_flight.profile, in_flight.gen, in_flight.round_id, dead_round(d.now)))
+    d(StallSuspected("wg", 1, d.now))
+    d(HardFailure("wg", 1, "its interface wg0 disappeared", d.now))
+    assert d(TimerFired("probe", 1)) == []
+    assert isinstance(d.state.phase, Connected) and d.state.quarantine == {}
+    d(Resumed(3600.0), after=0.5)
+    assert not d.state.asleep and isinstance(d.state.phase, Connected)
+    assert d.of(Watch) == [Watch("wg", 1)]  # watched afresh: a tunnel that really died is found again
+    grace = next(a for a in d.actions if isinstance(a, SetTimer) and a.name == "probe")
+    assert grace.at - d.now == pytest.approx(TIMINGS.resume_grace)
+    d.timer("probe")
+    d.round(ok_round())
+    assert d.state.verdict is Verdict.HEALTHY and d.state.switch is None
 
 
 def test_stall_starts_every_evidence_round_staggered() -> None:

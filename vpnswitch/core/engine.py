@@ -47,6 +47,7 @@ from vpnswitch.core.model import (
     StandbyReady,
     Start,
     Stop,
+    Suspending,
     SwitchInfo,
     TimerFired,
     TrafficBusy,
@@ -102,6 +103,7 @@ class EngineState:
     warned: str = ""  # the last "cannot switch" warning, so it is told once, not every round
     standbys: frozenset[str] = frozenset()  # hot standbys whose last background check carried requests
     stalled: bool = False  # the tunnel's traffic stalled since the last good round (passive evidence)
+    asleep: bool = False  # between "about to sleep" and the wake-up: failures then are the sleep's doing
 
     @property
     def active(self) -> str | None:
@@ -387,8 +389,15 @@ def _verified(s: EngineState, profile: str, now: float, out: _Out) -> EngineStat
 # ------------------------------------------------------------------------------------------ dispatch
 
 
+# What a machine going to sleep produces, and what must not count against a profile.
+_IGNORED_WHILE_ASLEEP = (RoundDone, StallSuspected, HardFailure)
+
+
 def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineState:
     phase = s.phase
+    if s.asleep and (isinstance(event, _IGNORED_WHILE_ASLEEP)
+                     or (isinstance(event, TimerFired) and event.name in (T_PROBE, T_VERIFY))):
+        return s
     match event:
         case Start(network=network, memory=memory):
             s = replace(s, network=network, memory=dict(memory) or s.memory)
@@ -516,7 +525,12 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
                 return _start_connect(s, phase.profile, now, out)
             return _reverify(s, phase.profile, now, out)
 
+        case Suspending():
+            out(CancelTimer(T_PROBE), Record("suspending", {"profile": s.active}))
+            return _reset_evidence(replace(s, asleep=True))
+
         case Resumed(gap=gap):
+            s = replace(s, asleep=False)
             out(Record("resumed", {"gap_s": round(gap, 1)}))
             if isinstance(phase, Connected):
                 return _reverify(s, phase.profile, now, out)

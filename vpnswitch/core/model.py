@@ -275,6 +275,11 @@ class UnderlayUp:
 
 
 @dataclass(frozen=True)
+class Suspending:
+    """The machine is about to sleep (logind's PrepareForSleep): nothing seen from now on is evidence."""
+
+
+@dataclass(frozen=True)
 class Resumed:
     gap: float
 
@@ -321,7 +326,7 @@ class StandbyReady:
 Event = (
     Start | Stop | ConfigChanged | ConnectDone | DisconnectDone | RoundDone | TimerFired | HardFailure
     | StallSuspected | TrafficBusy | UnderlayDown | UnderlayUp | Resumed | UserSwitch | UserPause | UserResume
-    | UserCheck | UserClearError | PrecheckDone | StandbyReady
+    | UserCheck | UserClearError | PrecheckDone | StandbyReady | Suspending
 )
 
 # --------------------------------------------------------------------------------------------- actions

@@ -7,9 +7,11 @@ its own thread, serves the control socket, and saves settings so that nothing th
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vpnswitch.backends import registry
 from vpnswitch.backends.base import Backend, BackendContext
@@ -30,6 +32,9 @@ from vpnswitch.system.netinfo import Counters, Underlay
 from vpnswitch.system.probe import HttpProber
 from vpnswitch.system.runner import Runner
 from vpnswitch.system.sysproxy import SystemProxy
+
+if TYPE_CHECKING:
+    from vpnswitch.system.sleepwatch import SleepWatch
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,14 @@ def load_or_default(paths: Paths) -> Config:
         return config_io.default_config()
 
 
+def _sleep_watch(on_change: Callable[[bool], None]) -> SleepWatch | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    from vpnswitch.system.sleepwatch import SleepWatch
+
+    return SleepWatch(on_change)
+
+
 @dataclass
 class SaveResult:
     kept_aside: Path | None
@@ -98,6 +111,8 @@ class Instance:
             local_network=LocalNetwork(),
             leak_guard=LeakGuard(runner) if LeakGuard.supported() else None,
         )
+        # logind says before the machine sleeps; elsewhere the runtime's clock-gap detector does it alone.
+        self.sleep_watch = _sleep_watch(self.runtime.sleep_signal)
         self.control = ControlServer(
             paths.control_socket,
             ControlHandler(self.runtime, self.history, reload_config=self.reload, show_window=show_window),
@@ -113,10 +128,14 @@ class Instance:
         self.system_proxy.recover_in_background()
         self.loop.start()
         self.runtime.start()
+        if self.sleep_watch is not None:
+            self.sleep_watch.start(wait=0)  # subscribes in its own thread; never holds up the start
         log.info("vpnswitch started with %d profiles", len(self.runtime.config.profiles))
 
     def stop(self, timeout: float = 20.0) -> None:
         self.control.stop()
+        if self.sleep_watch is not None:
+            self.sleep_watch.stop()
         if not self.runtime.stop(timeout):
             log.warning("stopping took longer than %.0f s; some VPN may still be up", timeout)
         self.loop.stop()

@@ -54,6 +54,7 @@ from vpnswitch.core.model import (
     StandbyReady,
     Start,
     Stop,
+    Suspending,
     TargetResult,
     TimerFired,
     TrafficBusy,
@@ -76,6 +77,7 @@ from vpnswitch.system.netinfo import Counters, Underlay
 log = logging.getLogger(__name__)
 
 STATUS_POLL_INTERVAL = 2.0
+SLEEP_SIGNAL_LIMIT = 60.0  # awake this long after "about to sleep" without a wake-up: the sleep did not happen
 STANDBY_REFRESH = (20.0, 40.0)  # a hot standby (Tor) is checked (and restarted if it died) this often, at random
 
 
@@ -171,6 +173,7 @@ class Runtime:
         self._watched: _Watched | None = None
         self._stall = StallDetector(config.timings.stall_seconds, config.timings.failback_max_rate_kbps)
         self._sleep = SleepDetector()
+        self._suspending_at: tuple[float, float] | None = None  # (monotonic, boottime) when told of a sleep
         self._underlay: Underlay | None = None
         self._ticks = 0
         self._round_latency: dict[str, float] = {}
@@ -210,6 +213,10 @@ class Runtime:
 
     def post(self, event: Event) -> None:
         self._loop.call_soon(lambda: self._handle(event))
+
+    def sleep_signal(self, going_to_sleep: bool) -> None:
+        """From any thread: the OS says the machine is about to sleep (True) or woke up (False)."""
+        self._loop.call_soon(lambda: self._on_sleep_signal(going_to_sleep))
 
     def switch(self, profile: str) -> None:
         if self._config.profile(profile) is None:
@@ -574,7 +581,13 @@ class Runtime:
         try:
             gap = self._sleep.feed(now, self._clock.boottime())
             if gap is not None:
+                self._suspending_at = None
                 self._handle(Resumed(gap))
+            elif self._suspending_at is not None and now - self._suspending_at[0] > SLEEP_SIGNAL_LIMIT:
+                # Told the machine would sleep, but it is still awake and no wake-up came: carry on.
+                log.info("no sleep followed the announcement within %.0f s; checking again", SLEEP_SIGNAL_LIMIT)
+                self._suspending_at = None
+                self._handle(Resumed(0.0))
             self._check_underlay(now)
             self._check_watched(now)
             if now >= self._standby_due:
@@ -613,6 +626,20 @@ class Runtime:
         """A hard failure counts once the local network is known to answer (see offlinegate)."""
         if self._gate is None or not self._gate.hold(lambda: self._handle(failure)):
             self._handle(failure)
+
+    def _on_sleep_signal(self, going_to_sleep: bool) -> None:
+        now, boottime = self._clock.monotonic(), self._clock.boottime()
+        if going_to_sleep:
+            if self._suspending_at is None:
+                self._suspending_at = (now, boottime)
+                self._handle(Suspending())
+            return
+        if self._suspending_at is None:
+            return  # the clock gap already reported this wake-up
+        mono0, boot0 = self._suspending_at
+        self._suspending_at = None
+        self._sleep.feed(now, boottime)  # the clock-gap detector must not report the same sleep again
+        self._handle(Resumed(max(0.0, (boottime - boot0) - (now - mono0))))
 
     def _check_watched(self, now: float) -> None:
         watched = self._watched

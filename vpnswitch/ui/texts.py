@@ -69,6 +69,7 @@ HISTORY_KINDS = {
     "exhausted": QT_TRANSLATE_NOOP("HistoryKind", "no working VPN"),
     "offline": QT_TRANSLATE_NOOP("HistoryKind", "network lost"),
     "online": QT_TRANSLATE_NOOP("HistoryKind", "network back"),
+    "suspending": QT_TRANSLATE_NOOP("HistoryKind", "going to sleep"),
     "resumed": QT_TRANSLATE_NOOP("HistoryKind", "woke from sleep"),
     "user": QT_TRANSLATE_NOOP("HistoryKind", "your action"),
 }
