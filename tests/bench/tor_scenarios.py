@@ -28,6 +28,7 @@ Standalone (brings its own lab up and down, prints a table, writes JSON)::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -41,6 +42,7 @@ from typing import Any
 from tests.lab.daemon import LabDaemon, SiteWatch, daemon_config, wg_profile
 from tests.lab.harness import Lab
 from tests.lab.tornet import TorNet
+from vpnswitch.core.config import Timings
 from vpnswitch.core.errors import VpnSwitchError
 
 # A quick lab pace (still within the validated ranges): probes every 2-3 s, 1 s probe timeout.
@@ -216,8 +218,8 @@ KEYS = ("detect_s", "outage_s", "switch_s", "restored_s", "switches", "false_swi
 def _table(results: dict[str, dict[str, list[Any]]]) -> str:
     lines = [f"{'scenario':<28} {'metric':<15} {'median':>8} {'min':>8} {'max':>8}  samples"]
     for name, series in results.items():
-        for key in KEYS:
-            values = [v for v in series.get(key, []) if v is not None]
+        for key in [*KEYS, *(k for k in series if k not in KEYS)]:
+            values = [v for v in series.get(key, []) if isinstance(v, (int, float)) and not isinstance(v, bool)]
             if not values:
                 continue
             lines.append(f"{name:<28} {key:<15} {statistics.median(values):>8.3f} {min(values):>8.3f} "
@@ -231,10 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the samples here")
     parser.add_argument("--prefix", default="vtb", help="lab prefix (its own lab, brought up and down)")
     parser.add_argument("--only", choices=sorted(SCENARIOS), action="append")
+    parser.add_argument("--defaults", action="store_true", help="the daemon's default timings, not the quick lab pace")
     parser.add_argument("--timing", action="append", default=[], metavar="NAME=SECONDS",
                         help="override one of the daemon's timings, e.g. probe_timeout=0.5")
     args = parser.parse_args(argv)
-    timings_used = dict(TIMINGS)
+    timings_used = dataclasses.asdict(Timings()) if args.defaults else dict(TIMINGS)
     for item in args.timing:
         key, _, value = item.partition("=")
         timings_used[key] = float(value)
@@ -247,11 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     with Lab(prefix=args.prefix) as lab, TorNet(lab) as tornet:
         timings["tor_network_up_s"] = round(tornet.timings["up"], 2)
         for name in args.only or list(SCENARIOS):
-            series = results.setdefault(name, {key: [] for key in KEYS})
+            series = results.setdefault(name, {})
             for _ in range(args.repeat):
                 sample = SCENARIOS[name](lab, tornet, timings=timings_used)
-                for key in KEYS:
-                    series[key].append(sample[key])
+                for key, value in sample.items():
+                    series.setdefault(key, []).append(value)
                 print(f"{name}: {json.dumps(sample)}", flush=True)
     print(_table(results))
     if args.json:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.simruntime import Sim, make_config
+from vpnswitch.service.runtime import STANDBY_RETRY
 
 
 @pytest.fixture
@@ -272,8 +273,23 @@ def test_a_hot_standby_is_checked_in_the_background_and_shown_ready(tmp_path: Pa
     sim.world.underlay_up = True
     hot = sim.snap.profiles[1]
     assert hot.warm == "not ready" and "network unreachable" in hot.reason
-    sim.run(35)
-    assert sim.snap.profiles[1].warm == "ready"
+    # A standby that is not ready is looked at again within seconds, not at the next 20-40 s check.
+    back = sim.until(lambda: sim.snap.profiles[1].warm == "ready", limit=30)
+    assert back <= 8.0 + 1.0 + 0.5, back
+
+
+def test_when_the_network_returns_a_standby_starts_its_connections_afresh(tmp_path: Path) -> None:
+    sim = _with_standby(tmp_path)
+    sim.world.underlay_up = False
+    sim.world.profile("hot").stale = True  # its connections died with the network; alone it would never recover
+    sim.run(60)
+    assert sim.world.profile("hot").refreshes == 0
+    sim.world.underlay_up = True
+    back = sim.until(lambda: not sim.world.profile("hot").stale and sim.snap.profiles[1].warm == "ready", limit=30)
+    assert back <= STANDBY_RETRY[1] + 2.0, back
+    assert sim.world.profile("hot").refreshes == 1
+    sim.run(300)  # healthy again: no more refreshing
+    assert sim.world.profile("hot").refreshes == 1
 
 
 def test_a_ready_hot_standby_takes_over_a_blocked_busy_tunnel_within_two_seconds(tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ class FakeProfileState:
     process_dead: bool = False
     up: bool = False
     warm: bool = False  # a hot standby running in the background
+    stale: bool = False  # its connections died (e.g. with the network) and carry nothing until refreshed
+    refreshes: int = 0
     connects: int = 0
     disconnects: int = 0
     rx: int = 0
@@ -101,11 +103,14 @@ class FakeBackend(Backend):
     def wants_standby(self) -> bool:
         return bool(self.profile.params.get("standby"))
 
-    def standby(self, timeout: float) -> None:
+    def standby(self, timeout: float, refresh: bool = False) -> None:
         if not self.state.warm:
             self.world.loop.spend(self.state.connect_seconds)
         if not self.world.underlay_up:
             raise BackendError("network unreachable")
+        if refresh:
+            self.state.refreshes += 1
+            self.state.stale = False
         self.state.warm = True
 
 
@@ -126,7 +131,7 @@ class FakeProber:
         for target in targets:
             host = target.url.split("/")[2]
             reachable = ((state.up or state.warm) and self.world.underlay_up and not state.blocked
-                         and not state.process_dead)
+                         and not state.process_dead and not state.stale)
             if reachable and host in state.blocked_hosts:
                 reachable = False
             if reachable and state.loss and self.world.rng.random() < state.loss:

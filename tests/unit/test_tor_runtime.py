@@ -22,8 +22,9 @@ class StandbyBackend(FakeBackend):
     def wants_standby(self) -> bool:
         return bool(self.profile.params.get("standby"))
 
-    def standby(self, timeout: float) -> None:
+    def standby(self, timeout: float, refresh: bool = False) -> None:
         self.world.loop.spend(2.0)
+        self.state.warm = True  # running and carrying requests: the checks after this one come at the slow pace
         StandbyBackend.standby_calls.append(self.profile.name)
 
     def suspicion(self) -> str | None:

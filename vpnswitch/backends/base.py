@@ -113,8 +113,12 @@ class Backend(ABC):
         """Whether the runtime should keep this profile warm with ``standby`` while it is not active."""
         return False
 
-    def standby(self, timeout: float) -> None:
-        """Get ready without taking over traffic (blocks up to ``timeout``; runs on a worker). Idempotent."""
+    def standby(self, timeout: float, refresh: bool = False) -> None:
+        """Get ready without taking over traffic (blocks up to ``timeout``; runs on a worker). Idempotent.
+
+        ``refresh``: the last check found nothing answering through it, so start its connections afresh
+        instead of waiting for the old ones to time out (the network they used may have gone and come back).
+        """
 
     def suspicion(self) -> str | None:
         """A fresh hint that traffic may be failing (each hint returned once), so the runtime probes at once.

@@ -150,11 +150,18 @@ class TorBackend(Backend):
         if not self.wants_standby():
             self._stop(min(timeout, 5.0))
 
-    def standby(self, timeout: float) -> None:
-        """Start tor (if needed) and wait for its bootstrap; it stays running even if that takes longer."""
+    def standby(self, timeout: float, refresh: bool = False) -> None:
+        """Start tor (if needed) and wait for its bootstrap; it stays running even if that takes longer.
+
+        With ``refresh`` a bootstrapped tor drops its connections, as when it is taken into use: after the
+        network came back, tor would otherwise wait tens of seconds for the dead ones to time out.
+        """
         with self._lock:
             if self._active:
                 return
+        if refresh and self._bootstrapped():
+            self._activate()
+            return
         self._ensure_started()
         self._wait_bootstrapped(time.monotonic() + timeout)
 

@@ -79,6 +79,9 @@ log = logging.getLogger(__name__)
 STATUS_POLL_INTERVAL = 2.0
 SLEEP_SIGNAL_LIMIT = 60.0  # awake this long after "about to sleep" without a wake-up: the sleep did not happen
 STANDBY_REFRESH = (20.0, 40.0)  # a hot standby (Tor) is checked (and restarted if it died) this often, at random
+STANDBY_RETRY = (4.0, 8.0)  # ... and this often while it is not ready, so it is back soon after the network is
+STANDBY_REFRESH_GAP = 60.0  # a standby that is not ready starts its connections afresh at most this often,
+# unless the network just came back (a blocked tor hammering its relays every few seconds would stand out)
 
 
 class Prober(Protocol):
@@ -185,6 +188,8 @@ class Runtime:
         self._standby_busy: set[str] = set()  # profiles whose standby() call or check is still running
         self._standby_state: dict[str, str] = {}  # starting | ready | not ready: why
         self._standby_due = 0.0
+        self._standby_refreshed: dict[str, float] = {}  # when each standby last dropped its connections
+        self._network_back = False  # the local network returned since the last standby check
         self._standby_rng = random.Random(seed)  # background checks have no fixed rhythm a firewall could spot
         # Nothing leaves outside the tunnel, even while it dies or is switched (root only); and a dead local
         # network is no reason to switch.
@@ -340,7 +345,9 @@ class Runtime:
         """
         if self._stopping:
             return
-        self._standby_due = self._clock.monotonic() + self._standby_rng.uniform(*STANDBY_REFRESH)
+        now = self._clock.monotonic()
+        self._standby_due = now + self._standby_rng.uniform(*STANDBY_REFRESH)
+        network_back, self._network_back = self._network_back, False
         timeout = self._config.timings.connect_timeout
         for profile in self._config.enabled_profiles():
             name = profile.name
@@ -360,8 +367,12 @@ class Runtime:
                     self._check_standby(name, backend)
 
             self._standby_busy.add(name)
-            self._standby_state.setdefault(name, "starting")
-            self._loop.run_task(functools.partial(backend.standby, timeout), timeout + 1.0, started,
+            not_ready = self._standby_state.setdefault(name, "starting").startswith("not ready")
+            refresh = network_back or (
+                not_ready and now - self._standby_refreshed.get(name, -STANDBY_REFRESH_GAP) >= STANDBY_REFRESH_GAP)
+            if refresh:
+                self._standby_refreshed[name] = now
+            self._loop.run_task(functools.partial(backend.standby, timeout, refresh), timeout + 1.0, started,
                                 f"standby of {name}")
 
     def _check_standby(self, name: str, backend: Backend) -> None:
@@ -390,12 +401,19 @@ class Runtime:
             return
         previous = self._standby_state.get(name)
         self._standby_state[name] = state
+        if state != "ready":
+            self._standby_due = min(self._standby_due,
+                                    self._clock.monotonic() + self._standby_rng.uniform(*STANDBY_RETRY))
         if state != previous:
             log.info("standby %s: %s", name, state)
         self._handle(StandbyReady(name, state == "ready"))
 
     def _handle(self, event: Event) -> None:
         now = self._clock.monotonic()
+        if isinstance(event, (UnderlayUp, Resumed)):
+            # A standby's connections died with the network (or the sleep): check it again soon, afresh.
+            self._network_back = True
+            self._standby_due = min(self._standby_due, now + STANDBY_RETRY[0])
         self._state, actions = engine.step(self._state, event, now)
         for action in actions:
             try:
