@@ -26,7 +26,7 @@ PACKAGES=(
   tor obfs4proxy
   # the desktops' proxy settings tools (GNOME gsettings, KDE kwriteconfig)
   libglib2.0-bin gsettings-desktop-schemas libkf5config-bin
-  # NetworkManager's D-Bus API, mocked on a private bus
+  # NetworkManager's and logind's D-Bus APIs, mocked on a private bus
   python3-dbusmock
   # a real desktop for the tray, notifications and keyring tests, Urdu fonts, desktop-file checks
   xvfb xauth x11-utils xdotool trayer dunst dbus dbus-x11 dbus-bin gnome-keyring libsecret-tools imagemagick

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from tests.component.nsdriver import Driver, driver_env
+from tests.conftest import in_ci
 from tests.lab.pki import Pki, make_pki
 
 SERVER_IP = "10.97.0.1"
@@ -62,7 +63,7 @@ def require_prerequisites(programs: Sequence[str]) -> None:
     if not problems:
         return
     message = "real VPN component tests need: " + "; ".join(problems)
-    if os.environ.get("CI", "").lower() == "true":
+    if in_ci():
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import plistlib
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import in_ci
 from vpnswitch import cli
 from vpnswitch.system import autostart
 from vpnswitch.system.autostart import (
@@ -66,7 +66,7 @@ def test_xdg_enable_writes_a_foreground_minimized_entry_and_reads_it_back(tmp_pa
 def test_xdg_entry_passes_desktop_file_validate(tmp_path: Path) -> None:
     validator = "/usr/bin/desktop-file-validate"
     if not Path(validator).exists():
-        if os.environ.get("CI") == "true":
+        if in_ci():
             pytest.fail("desktop-file-validate is missing: apt-get install desktop-file-utils", pytrace=False)
         pytest.skip("desktop-file-validate (desktop-file-utils) is not installed")
     backend = XdgAutostart(config_home=tmp_path, command=COMMAND)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import in_ci
 from vpnswitch.core.errors import BackendError
 from vpnswitch.system.runner import Runner
 from vpnswitch.system.sysproxy import SystemProxy
@@ -28,7 +29,7 @@ from vpnswitch.system.sysproxy.windows import REG_DWORD, REG_SZ, WindowsInternet
 def need(tool: str, package: str) -> None:
     if shutil.which(tool):
         return
-    if os.environ.get("CI") == "true":
+    if in_ci():
         pytest.fail(f"{tool} is missing: apt-get install -y --no-install-recommends {package}")
     pytest.skip(f"{tool} is not installed ({package})")
 

@@ -6,7 +6,6 @@ Every tor started here has only loopback addresses to talk to: its single bridge
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import time
@@ -16,6 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
+from tests.conftest import in_ci
 from vpnswitch.backends import tor_locate
 from vpnswitch.backends.base import BackendContext
 from vpnswitch.backends.tor import TorBackend
@@ -37,7 +37,7 @@ def backend(tmp_path: Path, **params: Any) -> TorBackend:
 def need_tor() -> None:
     if shutil.which("tor"):
         return
-    if os.environ.get("CI") == "true":
+    if in_ci():
         pytest.fail("tor is not installed: apt-get install -y --no-install-recommends tor")
     pytest.skip("tor is not installed on this machine")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import in_ci
 from vpnswitch.backends import tor_locate
 from vpnswitch.backends.tor_locate import TorInstall, find_plugins, find_tor, read_pt_config
 from vpnswitch.system.runner import Runner
@@ -99,7 +100,7 @@ def test_detect_reports_the_real_tor_and_transports(tmp_path: Path) -> None:
     """Against whatever is installed here; the version comes from the real `tor --version`."""
     report = tor_locate.detect(Runner())
     if not report["installed"]:
-        if os.environ.get("CI") == "true":
+        if in_ci():
             pytest.fail("tor is not installed: apt-get install -y --no-install-recommends tor obfs4proxy")
         pytest.skip("tor is not installed on this machine")
     assert Path(report["tor"]).exists()
