@@ -871,6 +871,10 @@
         <translation>سائٹ کا انتظار</translation>
     </message>
     <message>
+        <source>The longest one check waits for a site to answer. Once a VPN&apos;s usual answer time is known, checks wait half as long again as its slowest recent answer, and longer after a miss.</source>
+        <translation>ایک جانچ کسی سائٹ کے جواب کا زیادہ سے زیادہ کتنی دیر انتظار کرے۔ جب کسی VPN کے جواب کا معمول کا وقت معلوم ہو جائے تو جانچ اس کے حالیہ سب سے سست جواب سے ڈیڑھ گنا انتظار کرتی ہے، اور جواب نہ ملنے کے بعد اس سے زیادہ۔</translation>
+    </message>
+    <message>
         <source>Confirm after</source>
         <translation>تصدیق سے پہلے وقفہ</translation>
     </message>
@@ -897,10 +901,6 @@
     <message>
         <source>Stalled traffic after</source>
         <translation>رکی ہوئی ٹریفک کی حد</translation>
-    </message>
-    <message>
-        <source>The longest one check waits for a site to answer. Once a VPN&apos;s usual answer time is known, checks wait about four times as long as it varies, and longer after a miss.</source>
-        <translation>ایک جانچ کسی سائٹ کے جواب کا زیادہ سے زیادہ کتنی دیر انتظار کرے۔ جب کسی VPN کے جواب کا معمول کا وقت معلوم ہو جائے تو جانچ اس کے اتار چڑھاؤ کے تقریباً چار گنا تک انتظار کرتی ہے، اور جواب نہ ملنے کے بعد اس سے زیادہ۔</translation>
     </message>
     <message>
         <source>Shortest wait for a site</source>
@@ -1082,7 +1082,7 @@
         <translation>%1 سے %2 تک</translation>
     </message>
     <message>
-        <source>“%1” must not be longer than “%2”.</source>
+        <source>“%1” must not be more than “%2”.</source>
         <translation>“%1”، “%2” سے زیادہ نہیں ہونا چاہیے۔</translation>
     </message>
 </context>

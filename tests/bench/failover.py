@@ -87,13 +87,6 @@ def _active(daemon: LabDaemon) -> str | None:
     return status["active"] if status["state"] == "connected" and status["verdict"] == "healthy" else None
 
 
-def _verdict_at(daemon: LabDaemon, profile: str, since: float) -> float | None:
-    for entry in daemon.entries("verdict", since=since):
-        if entry.get("profile") == profile and entry.get("verdict") in ("failing", "down", "leaking"):
-            return float(entry["t"])
-    return None
-
-
 def _failover(bench: Bench, profiles: list[dict[str, Any]], trigger: Callable[[], None], *,
               traffic: bool, idle_delay: tuple[float, float] = (1.0, 1.0)) -> Sample:
     """Connect on the first profile, break it with ``trigger``, measure until the site answers again."""
@@ -108,7 +101,7 @@ def _failover(bench: Bench, profiles: list[dict[str, Any]], trigger: Callable[[]
             time.sleep(bench.rng.uniform(*idle_delay))
             blocked_at = time.time()
             trigger()
-            verdict = daemon.wait_for(lambda: _verdict_at(daemon, first, blocked_at), LIMIT, "the verdict")
+            verdict = daemon.wait_for(lambda: daemon.failed_at(first, blocked_at), LIMIT, "the verdict")
             if not traffic:
                 watch.go()  # the user comes back after the daemon noticed
             daemon.wait_for(lambda: _active(daemon) not in (None, first), LIMIT, "the switch")
@@ -294,8 +287,8 @@ def run_tor(lab: Lab, repeat: int, results: dict[str, dict[str, list[Any]]], not
                     for key, value in sample.items():
                         series.setdefault(key, []).append(value)
                     print(f"{name}: {json.dumps(sample)}", flush=True)
-        notes.append("Tor scenarios: detect_s/outage_s are the daemon's own history figures; "
-                     "restored_s is block → site through Tor's SOCKS port")
+        notes.append("Tor scenarios: outage_s is block → site through Tor's SOCKS port; the daemon's own history "
+                     "figures (from its first failed probe) are in the JSON as daemon_detect_s/daemon_outage_s")
     except Exception as exc:  # noqa: BLE001 - the private Tor network could not be started
         notes.append(f"Tor scenarios not run: the private Tor network did not start ({type(exc).__name__}: {exc})")
 
@@ -321,8 +314,8 @@ def table(results: dict[str, dict[str, list[Any]]], idle: dict[str, float] | Non
         extra = ""
         if series.get("recovered_s"):
             extra = f"; back {_fmt(series['recovered_s'])} s after repair"
-        if series.get("restored_s"):
-            extra = f"; restored_s {_fmt(series['restored_s'])}"
+        if series.get("switch_s"):
+            extra = f"; switch_s {_fmt(series['switch_s'])}"
         if series.get("errors"):
             extra += f"; {len(series['errors'])} failed"
         lines.append(f"{name:<28} {n:>2}  {_fmt(series.get('detect_s', [])):<26} "

@@ -11,14 +11,14 @@ last two check that this costs no false switches.
 Each scenario function takes a running lab and its private Tor network and returns one sample:
 
     {"detect_s", "outage_s", "switches", "false_switches",   # what the failover benchmark collects
-     "switch_s", "restored_s"}                                # extra detail for Tor
+     "daemon_detect_s", "daemon_outage_s", "switch_s"}        # extra detail for Tor
 
-``detect_s``/``outage_s`` are the daemon's own numbers from its history (first failing probe → decision,
-and → the new profile verified); ``switch_s`` is outage minus detection (the part the standby saves);
-``restored_s`` is wall time from the block until the blocked site answered through tor's SOCKS port, as
-an app using the system proxy would see it. ``false_switches`` counts switches that should not have
-happened: any before the block, and any after it that did not go to Tor; in the no-switch scenarios, every
-switch.
+As in the failover benchmark, ``detect_s`` is wall time from the block to the daemon's verdict and
+``outage_s`` from the block until the blocked site answered again — here through tor's SOCKS port, as an
+app using the system proxy would see it. ``daemon_detect_s``/``daemon_outage_s`` are the daemon's own
+figures from its history (from its first sign of trouble); ``switch_s`` is their difference, the part a
+standby saves. ``false_switches`` counts switches that should not have happened: any before the block, and
+any after it that did not go to Tor; in the no-switch scenarios, every switch.
 
 Standalone (brings its own lab up and down, prints a table, writes JSON)::
 
@@ -64,9 +64,8 @@ Sample = dict[str, Any]
 class _SiteThroughTor:
     """Polls the blocked site through tor's SOCKS port from the client namespace; notes the first success."""
 
-    def __init__(self, lab: Lab, since: float) -> None:
+    def __init__(self, lab: Lab) -> None:
         self.lab = lab
-        self.since = since
         self.first_ok: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -103,20 +102,20 @@ def _run(lab: Lab, tornet: TorNet, *, standby: bool, workdir: Path | None = None
     home = Path(tempfile.mkdtemp(prefix="vpnswitch-torbench-", dir=workdir))
     profiles = [wg_profile(lab), info.profile("tor", standby=standby, socks_port=SOCKS_PORT)]
     with LabDaemon(lab, daemon_config(lab, profiles, timings=timings or TIMINGS), home, verbose=False) as daemon:
-        started = time.time()
         daemon.wait_for(lambda: daemon.connected_on("wg"), 60, "connected on wg")
         if standby:
             daemon.wait_for(lambda: _tor_ready(lab), 120, "the standby tor to carry a request")
-        time.sleep(max(0.0, QUIET_BEFORE_BLOCK - (time.time() - started)))
+        time.sleep(QUIET_BEFORE_BLOCK)  # steady state: any switch in it is a false one
         blocked_at = time.time()
         try:
-            with _SiteThroughTor(lab, blocked_at) as site:
+            with _SiteThroughTor(lab) as site:
                 lab.block_all_vpn()
                 daemon.wait_for(lambda: daemon.connected_on("tor", verdict=None), 120, "the switch to tor")
                 deadline = time.monotonic() + 30
                 while site.first_ok is None and time.monotonic() < deadline:
                     time.sleep(0.05)
             entries = [e for e in daemon.entries("switch") if e.get("from")]
+            failed_at = daemon.failed_at("wg", blocked_at)
         finally:
             lab.unblock_all()
     before = [e for e in entries if float(e.get("t", 0)) < blocked_at]
@@ -124,14 +123,17 @@ def _run(lab: Lab, tornet: TorNet, *, standby: bool, workdir: Path | None = None
     to_tor = [e for e in after if e.get("to") == "tor"]
     if not to_tor:
         raise AssertionError(f"no switch to tor recorded: {after}")
+    if failed_at is None or site.first_ok is None:
+        raise AssertionError(f"no verdict on wg ({failed_at}) or the site never answered through tor")
     first = to_tor[0]
     return {
-        "detect_s": float(first["detect_s"]),
-        "outage_s": float(first["outage_s"]),
+        "detect_s": round(failed_at - blocked_at, 3),
+        "outage_s": round(site.first_ok - blocked_at, 3),
         "switches": len(after),
         "false_switches": len(before) + sum(1 for e in after if e.get("to") != "tor"),
+        "daemon_detect_s": float(first["detect_s"]),
+        "daemon_outage_s": float(first["outage_s"]),
         "switch_s": round(float(first["outage_s"]) - float(first["detect_s"]), 3),
-        "restored_s": round(site.first_ok - blocked_at, 3) if site.first_ok is not None else None,
     }
 
 
@@ -212,7 +214,7 @@ TARGETS = {
     "loss-10pct-tor-standby": "0 false switches",
     "link-outage-tor-standby": "0 false switches",
 }
-KEYS = ("detect_s", "outage_s", "switch_s", "restored_s", "switches", "false_switches")
+KEYS = ("detect_s", "outage_s", "switch_s", "daemon_detect_s", "daemon_outage_s", "switches", "false_switches")
 
 
 def _table(results: dict[str, dict[str, list[Any]]]) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.simruntime import Sim, make_config
-from vpnswitch.service.runtime import STANDBY_RETRY
+from vpnswitch.service.runtime import STANDBY_REFRESH, STANDBY_RETRY
 
 
 @pytest.fixture
@@ -290,6 +290,32 @@ def test_when_the_network_returns_a_standby_starts_its_connections_afresh(tmp_pa
     assert sim.world.profile("hot").refreshes == 1
     sim.run(300)  # healthy again: no more refreshing
     assert sim.world.profile("hot").refreshes == 1
+
+
+def test_a_standby_turned_off_or_given_new_settings_is_not_counted_ready(tmp_path: Path) -> None:
+    sim = _with_standby(tmp_path)
+    hot = sim.config.profiles[1]
+    sim.runtime.apply_config(replace(sim.config, profiles=(sim.config.profiles[0], replace(hot, enabled=False))))
+    sim.run(1)
+    assert sim.snap.profiles[1].warm == "" and sim.runtime._state.standbys == frozenset()
+    # Re-enabled with other settings: a new backend, so "ready" only once it has been checked again.
+    sim.world.profile("hot").warm = False
+    edited = replace(hot, params={**hot.params, "server": "other"})
+    sim.runtime.apply_config(replace(sim.config, profiles=(sim.config.profiles[0], edited)))
+    sim.run(0.1)
+    assert sim.snap.profiles[1].warm == "starting" and sim.runtime._state.standbys == frozenset()
+    sim.until(lambda: sim.snap.profiles[1].warm == "ready", limit=10)
+    assert sim.runtime._state.standbys == frozenset({"hot"})
+
+
+def test_a_standby_that_cannot_work_is_not_retried_every_few_seconds(tmp_path: Path) -> None:
+    sim = Sim(tmp_path, make_config(("wg", "hot"), standby=("hot",)))
+    sim.world.profile("hot").standby_error = "tor is not installed"
+    sim.start()
+    sim.run(120)
+    hot = sim.snap.profiles[1]
+    assert hot.warm == "not ready" and "tor is not installed" in hot.reason
+    assert sim.world.profile("hot").standby_calls <= 120 / STANDBY_REFRESH[0] + 1
 
 
 def test_a_ready_hot_standby_takes_over_a_blocked_busy_tunnel_within_two_seconds(tmp_path: Path) -> None:

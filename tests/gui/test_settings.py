@@ -288,9 +288,21 @@ def test_timings_keep_to_their_ranges_and_rules(qtbot: Any, window: SettingsWind
     spins["probe_interval_min"].setValue(60)
     spins["probe_interval_max"].setValue(30)
     assert window.timings.problems() == [
-        "“Shortest pause between checks” must not be longer than “Longest pause between checks”."]
+        "“Shortest pause between checks” must not be more than “Longest pause between checks”."]
     assert not window.save_button.isEnabled()
     spins["probe_interval_max"].setValue(90)
+    # Every order rule of the config is checked as you type, e.g. the ones between counts and between waits.
+    spins["standby_failure_rounds"].setValue(3)
+    spins["probe_timeout"].setValue(1.0)
+    spins["probe_timeout_min"].setValue(2.0)
+    assert window.timings.problems() == [
+        "“Shortest wait for a site” must not be more than “Wait for a site”.",
+        "“Failed rounds before a ready standby” must not be more than “Failed rounds before switching”."]
+    assert not window.save_button.isEnabled()
+    spins["standby_failure_rounds"].setValue(2)
+    spins["probe_timeout_min"].setValue(0.5)
+    spins["probe_timeout"].setValue(30.0)
+    assert window.timings.problems() == []
     window.timings.auto_switch.setChecked(False)
     window.timings.preference.setCurrentIndex(window.timings.preference.findData("privacy"))
     save_and_wait(qtbot, window)

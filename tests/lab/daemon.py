@@ -200,6 +200,13 @@ class LabDaemon:
             return False
         return s["state"] == "connected" and s["active"] == profile and (verdict is None or s["verdict"] == verdict)
 
+    def failed_at(self, profile: str, since: float) -> float | None:
+        """Wall time of the first verdict at or after ``since`` that gave ``profile`` up (failing, down, leaking)."""
+        for entry in self.entries("verdict", since=since):
+            if entry.get("profile") == profile and entry.get("verdict") in ("failing", "down", "leaking"):
+                return float(entry["t"])
+        return None
+
     def entries(self, *kinds: str, since: float | None = None) -> list[dict[str, Any]]:
         """History entries of these kinds (all when none), optionally only those at or after wall time ``since``."""
         return [e for e in self.history()

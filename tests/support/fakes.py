@@ -15,7 +15,7 @@ from typing import Any
 from tests.support.sim import SimLoop
 from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route
 from vpnswitch.core.config import ProbeTarget, Profile
-from vpnswitch.core.errors import AuthFailed, BackendError
+from vpnswitch.core.errors import AppMissing, AuthFailed, BackendError
 from vpnswitch.core.model import RoundResult, TargetResult, Transport
 from vpnswitch.system.netinfo import Counters, Underlay
 
@@ -33,6 +33,8 @@ class FakeProfileState:
     warm: bool = False  # a hot standby running in the background
     stale: bool = False  # its connections died (e.g. with the network) and carry nothing until refreshed
     refreshes: int = 0
+    standby_error: str = ""  # non-empty: standby() fails fatally with this (e.g. the app is missing)
+    standby_calls: int = 0
     connects: int = 0
     disconnects: int = 0
     rx: int = 0
@@ -106,6 +108,9 @@ class FakeBackend(Backend):
     def standby(self, timeout: float, refresh: bool = False) -> None:
         if not self.state.warm:
             self.world.loop.spend(self.state.connect_seconds)
+        self.state.standby_calls += 1
+        if self.state.standby_error:
+            raise AppMissing(self.state.standby_error)
         if not self.world.underlay_up:
             raise BackendError("network unreachable")
         if refresh:

@@ -411,6 +411,17 @@ def test_nothing_seen_while_the_machine_goes_to_sleep_counts_against_the_profile
     assert d.state.verdict is Verdict.HEALTHY and d.state.switch is None
 
 
+def test_waking_while_verifying_watches_the_new_tunnel_afresh() -> None:
+    d = Driver()
+    d(Start("net-1"))
+    d.connect_ok()
+    assert isinstance(d.state.phase, Verifying)
+    d(Suspending())
+    d(HardFailure("wg", 1, "its interface wg0 disappeared", d.now))  # dropped while asleep ...
+    d(Resumed(600.0))
+    assert Watch("wg", 1) in d.actions  # ... so the monitor must look again
+
+
 def test_stall_starts_every_evidence_round_staggered() -> None:
     d = Driver()
     d.up_on("wg")

@@ -111,6 +111,15 @@ TIMING_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
+# (a, b): timing a must not be larger than timing b. The settings window checks the same pairs.
+TIMING_ORDER: tuple[tuple[str, str], ...] = (
+    ("probe_interval_min", "probe_interval_max"),
+    ("probe_timeout_min", "probe_timeout"),
+    ("standby_failure_rounds", "failure_rounds"),
+    ("quarantine_initial", "quarantine_max"),
+)
+
+
 @dataclass(frozen=True)
 class Behaviour:
     auto_switch: bool = True
@@ -285,14 +294,9 @@ def _parse_numbers(raw: object, where: str, cls: type[Timings], problems: _Probl
         else:
             values[f.name] = int(value) if is_int else float(value)
     timings = cls(**values)
-    if timings.probe_interval_min > timings.probe_interval_max:
-        problems.add(f"{where}.probe_interval_min", "must not be larger than probe_interval_max")
-    if timings.probe_timeout_min > timings.probe_timeout:
-        problems.add(f"{where}.probe_timeout_min", "must not be larger than probe_timeout")
-    if timings.standby_failure_rounds > timings.failure_rounds:
-        problems.add(f"{where}.standby_failure_rounds", "must not be larger than failure_rounds")
-    if timings.quarantine_initial > timings.quarantine_max:
-        problems.add(f"{where}.quarantine_initial", "must not be larger than quarantine_max")
+    for low, high in TIMING_ORDER:
+        if getattr(timings, low) > getattr(timings, high):
+            problems.add(f"{where}.{low}", f"must not be larger than {high}")
     return timings
 
 

@@ -190,7 +190,7 @@ def _failure_rounds(s: EngineState, now: float) -> int:
     t = _timings(s)
     if not s.stalled or not _next_is_ready_standby(s, now):
         return t.failure_rounds
-    return max(2, min(t.standby_failure_rounds, t.failure_rounds))
+    return t.standby_failure_rounds  # the config keeps it within [2, failure_rounds]
 
 
 def _next_is_ready_standby(s: EngineState, now: float) -> bool:
@@ -536,7 +536,9 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
                 return _reverify(s, phase.profile, now, out)
             if isinstance(phase, Verifying):
                 s = _reset_evidence(s)
-                out(SetTimer(T_VERIFY, now + _timings(s).verify_timeout + _timings(s).resume_grace, s.gen))
+                # Watched afresh: a failure reported while asleep was dropped, and must be found again.
+                out(Watch(phase.profile, s.gen),
+                    SetTimer(T_VERIFY, now + _timings(s).verify_timeout + _timings(s).resume_grace, s.gen))
                 return _schedule_probe(replace(s, phase=Verifying(phase.profile, now)), now, out,
                                        _timings(s).resume_grace)
             return s

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import random
 import statistics
 import threading
@@ -189,7 +190,7 @@ class Runtime:
         self._standby_state: dict[str, str] = {}  # starting | ready | not ready: why
         self._standby_due = 0.0
         self._standby_refreshed: dict[str, float] = {}  # when each standby last dropped its connections
-        self._network_back = False  # the local network returned since the last standby check
+        self._network_back_at = -math.inf  # when the local network last came back (or the machine woke)
         self._standby_rng = random.Random(seed)  # background checks have no fixed rhythm a firewall could spot
         # Nothing leaves outside the tunnel, even while it dies or is switched (root only); and a dead local
         # network is no reason to switch.
@@ -305,7 +306,11 @@ class Runtime:
             if profile.name == self._state_active():
                 # It owns the running connection: keep it until it is taken down; new settings apply next time.
                 return backend
-            backend.close()
+            old = backend
+            self._loop.run_task(old.close, 15.0, lambda _r: None, f"closing the old {profile.name}")  # tor: seconds
+            # New settings, a new start: what was learnt about the old one no longer holds.
+            for learnt in (self._deadlines, self._standby_state, self._standby_refreshed):
+                learnt.pop(profile.name, None)
             backend = None
         if backend is None:
             backend = self._backend_factory(profile)
@@ -347,33 +352,42 @@ class Runtime:
             return
         now = self._clock.monotonic()
         self._standby_due = now + self._standby_rng.uniform(*STANDBY_REFRESH)
-        network_back, self._network_back = self._network_back, False
         timeout = self._config.timings.connect_timeout
+        wanted: dict[str, Backend] = {}
         for profile in self._config.enabled_profiles():
-            name = profile.name
-            if name in self._standby_busy or name in self._broken or name == self._state.active:
-                continue
-            backend = self._profile_backend(name)
-            if backend is None or not backend.wants_standby():
-                if self._standby_state.pop(name, None) is not None:  # its standby was turned off
-                    self._handle(StandbyReady(name, False))
+            backend = self._profile_backend(profile.name)
+            if backend is not None and backend.wants_standby() and profile.name not in self._broken:
+                wanted[profile.name] = backend
+        for name in set(self._standby_state) - wanted.keys():  # removed, disabled or turned off
+            self._standby_state.pop(name, None)
+            self._standby_refreshed.pop(name, None)
+        for name in self._state.standbys:  # the engine counts on no standby the runtime does not know ready
+            if self._standby_state.get(name) != "ready":
+                self._handle(StandbyReady(name, False))
+        for name, backend in wanted.items():
+            if name in self._standby_busy or name == self._state.active:
                 continue
 
             def started(result: Any, name: str = name, backend: Backend = backend) -> None:
+                if self._backends.get(name) is not backend:
+                    self._standby_busy.discard(name)  # replaced meanwhile: this answer is about the old one
+                    return
                 if isinstance(result, BaseException):
-                    log.info("standby of %s is not ready: %s", name, result)
-                    self._standby_checked(name, f"not ready: {_failure(result)[0]}")
+                    message, fatal = _failure(result)
+                    self._standby_checked(name, f"not ready: {message}", retry_soon=not fatal)
                 else:
                     self._check_standby(name, backend)
 
             self._standby_busy.add(name)
             not_ready = self._standby_state.setdefault(name, "starting").startswith("not ready")
-            refresh = network_back or (
-                not_ready and now - self._standby_refreshed.get(name, -STANDBY_REFRESH_GAP) >= STANDBY_REFRESH_GAP)
+            last_refresh = self._standby_refreshed.get(name, -math.inf)
+            # Its connections may have died with the network (or a sleep) since they were last made afresh.
+            refresh = last_refresh < self._network_back_at or (not_ready and now - last_refresh >= STANDBY_REFRESH_GAP)
             if refresh:
                 self._standby_refreshed[name] = now
             self._loop.run_task(functools.partial(backend.standby, timeout, refresh), timeout + 1.0, started,
                                 f"standby of {name}")
+        self._publish()  # "starting", or a standby that is gone, shows at once
 
     def _check_standby(self, name: str, backend: Backend) -> None:
         targets = self._config.targets
@@ -382,6 +396,9 @@ class Runtime:
         route = backend.route()
 
         def done(result: Any) -> None:
+            if self._backends.get(name) is not backend:
+                self._standby_busy.discard(name)
+                return
             if not isinstance(result, RoundResult):
                 self._standby_checked(name, "not ready: its check did not finish")
                 return
@@ -395,13 +412,15 @@ class Runtime:
         self._loop.run_task(lambda: self._prober.run_round(route, targets, timeout, started),
                             2 * timeout + 2.0, done, f"standby check of {name}")
 
-    def _standby_checked(self, name: str, state: str) -> None:
+    def _standby_checked(self, name: str, state: str, retry_soon: bool = True) -> None:
+        """Record a standby check; one that failed for a reason that may pass is tried again within seconds
+        (a missing tor or a refused configuration waits for the normal pace)."""
         self._standby_busy.discard(name)
         if self._stopping:
             return
         previous = self._standby_state.get(name)
         self._standby_state[name] = state
-        if state != "ready":
+        if state != "ready" and retry_soon:
             self._standby_due = min(self._standby_due,
                                     self._clock.monotonic() + self._standby_rng.uniform(*STANDBY_RETRY))
         if state != previous:
@@ -410,9 +429,9 @@ class Runtime:
 
     def _handle(self, event: Event) -> None:
         now = self._clock.monotonic()
-        if isinstance(event, (UnderlayUp, Resumed)):
+        if isinstance(event, UnderlayUp) or (isinstance(event, Resumed) and event.gap > 0):
             # A standby's connections died with the network (or the sleep): check it again soon, afresh.
-            self._network_back = True
+            self._network_back_at = now
             self._standby_due = min(self._standby_due, now + STANDBY_RETRY[0])
         self._state, actions = engine.step(self._state, event, now)
         for action in actions:
@@ -618,10 +637,7 @@ class Runtime:
         every = max(1, round(t.underlay_interval / t.liveness_interval))
         if self._ticks % every:
             return
-        watched = self._watched
-        tunnels = frozenset({watched.route.interface} if watched and watched.route and watched.route.interface
-                            else set())
-        current = self._sensors.underlay(tunnels)
+        current = self._sensors.underlay(self._watched_tunnels())
         previous = self._underlay
         self._underlay = current
         if previous is None or previous.up != current.up or (current.up and previous.network != current.network):

@@ -99,8 +99,8 @@ TIMINGS = {
                                                        "spot.")),
     "probe_timeout": (QT_TRANSLATE_NOOP("Timing", "Wait for a site"),
                       QT_TRANSLATE_NOOP("Timing", "The longest one check waits for a site to answer. Once a "
-                                                  "VPN's usual answer time is known, checks wait about four "
-                                                  "times as long as it varies, and longer after a miss.")),
+                                                  "VPN's usual answer time is known, checks wait half as long "
+                                                  "again as its slowest recent answer, and longer after a miss.")),
     "probe_timeout_min": (QT_TRANSLATE_NOOP("Timing", "Shortest wait for a site"),
                           QT_TRANSLATE_NOOP("Timing", "Even on a very fast VPN, a check waits at least this "
                                                       "long.")),

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vpnswitch.core.config import PREFERENCES, TIMING_RANGES, Behaviour, Timings
+from vpnswitch.core.config import PREFERENCES, TIMING_ORDER, TIMING_RANGES, Behaviour, Timings
 from vpnswitch.ui import texts
 from vpnswitch.ui.qtcompat import emit
 
@@ -142,20 +142,17 @@ class TimingsPage(QWidget):
         emit(self.changed)
 
     def revalidate(self) -> None:
+        """The config layer's order rules (``TIMING_ORDER``), said with the labels people see."""
         t = self.timings_data()
-        problems = []
-        if t["probe_interval_min"] > t["probe_interval_max"]:
-            problems.append(self.tr("“%1” must not be longer than “%2”.").replace(
-                "%1", texts.timing("probe_interval_min")[0]).replace("%2", texts.timing("probe_interval_max")[0]))
-        if t["quarantine_initial"] > t["quarantine_max"]:
-            problems.append(self.tr("“%1” must not be longer than “%2”.").replace(
-                "%1", texts.timing("quarantine_initial")[0]).replace("%2", texts.timing("quarantine_max")[0]))
+        bad = [(low, high) for low, high in TIMING_ORDER if t[low] > t[high]]
+        problems = [self.tr("“%1” must not be more than “%2”.").replace("%1", texts.timing(low)[0])
+                    .replace("%2", texts.timing(high)[0]) for low, high in bad]
         self._problems = problems
         self.problems_label.setText("\n".join(problems))
         self.problems_label.setVisible(bool(problems))
-        for name in ("probe_interval_min", "quarantine_initial"):
-            self.spins[name].setStyleSheet("background: #f9dedc;" if any(texts.timing(name)[0] in p
-                                                                         for p in problems) else "")
+        flagged = {low for low, _ in bad}
+        for low, _ in TIMING_ORDER:
+            self.spins[low].setStyleSheet("background: #f9dedc;" if low in flagged else "")
 
     def problems(self) -> list[str]:
         return list(self._problems)
