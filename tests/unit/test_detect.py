@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,8 @@ def test_linux_layout(linux_root: Path) -> None:
     assert found["wireguard:wg0"].profiles[0].params == {"config": str(linux_root / "etc/wireguard/wg0.conf")}
     assert found["wireguard:wg0"].warnings == ()  # wg-quick is installed
     assert found["openvpn:office"].profiles[0].backend == "openvpn"
-    assert found["tor"].evidence.endswith("(transports: lyrebird, snowflake-client)")
+    # What tor can use, found as the tor backend finds it: lyrebird speaks three, snowflake-client one.
+    assert found["tor"].evidence.endswith("(transports: meek_lite, obfs4, snowflake, webtunnel)")
     assert found["tor"].profiles[0].params == {}
     psiphon = found["psiphon"].profiles[0]
     assert psiphon.params["config"] == str(linux_root / "home/user/.config/psiphon/client.json")
@@ -137,12 +139,16 @@ def windows_root(tmp_path: Path) -> Path:
                      "Program Files/Proton/VPN/ProtonVPN.Launcher.exe", "Users/user/Desktop/psiphon3.exe",
                      "Program Files/WireGuard/wireguard.exe", "Program Files/OpenVPN/bin/openvpn.exe",
                      "Users/user/Desktop/Tor Browser/Browser/TorBrowser/Tor/tor.exe",
-                     "Users/user/Desktop/Tor Browser/Browser/TorBrowser/Tor/PluggableTransports/lyrebird.exe",
                      "Users/user/AppData/Local/Programs/outline-client/Outline.exe",
                      "Program Files/Lantern/lantern.exe"):
         touch(root, relative, "MZ")
     touch(root, "Program Files/WireGuard/Data/Configurations/office.conf.dpapi", "x")
     touch(root, "Users/user/OpenVPN/config/home.ovpn", "client\n")
+    # Tor Browser's own transports, declared the way the bundle declares them.
+    pt = "Users/user/Desktop/Tor Browser/Browser/TorBrowser/Tor/PluggableTransports"
+    touch(root, f"{pt}/lyrebird.exe", "MZ")
+    touch(root, f"{pt}/pt_config.json", json.dumps({"pluggableTransports": {
+        "lyrebird": "ClientTransportPlugin meek_lite,obfs4,webtunnel exec ${pt_path}lyrebird.exe"}}))
     return root
 
 
@@ -158,7 +164,7 @@ def test_windows_layout(windows_root: Path) -> None:
     assert psiphon["children"] is True and psiphon["proxy"] == "system" and psiphon["process"] == ["psiphon3.exe"]
     assert found["outline"].profiles[0].params["interface"] == "outline-tap0"
     assert found["wireguard:office"].profiles[0].params["config"].endswith("office.conf.dpapi")
-    assert found["tor"].evidence.endswith("(transports: lyrebird)")
+    assert found["tor"].evidence.endswith("(transports: meek_lite, obfs4, webtunnel)")
     assert "protonvpn-nm" not in found  # NetworkManager is a Linux thing
 
 

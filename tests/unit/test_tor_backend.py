@@ -95,6 +95,7 @@ def test_missing_tor_is_a_fatal_app_missing(tmp_path: Path) -> None:
     with pytest.raises(AppMissing) as caught:
         backend(tmp_path, tor_path=str(tmp_path / "no-tor")).connect(5)
     assert caught.value.fatal and "tor is not installed" in caught.value.message
+    assert caught.value.hint == tor_locate.install_hint() and "tor" in caught.value.hint
 
 
 def test_missing_transport_plugin_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

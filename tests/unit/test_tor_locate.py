@@ -96,23 +96,17 @@ def test_bundled_tor_on_linux_gets_its_library_folder() -> None:
     assert TorInstall("/usr/bin/tor", "system").env() == {}
 
 
-def test_detect_reports_the_real_tor_and_transports(tmp_path: Path) -> None:
+def test_the_real_tor_is_located_with_its_version_and_transports() -> None:
     """Against whatever is installed here; the version comes from the real `tor --version`."""
-    report = tor_locate.detect(Runner())
-    if not report["installed"]:
+    install = tor_locate.locate(runner=Runner())
+    if install is None:
         if in_ci():
             pytest.fail("tor is not installed: apt-get install -y --no-install-recommends tor obfs4proxy")
         pytest.skip("tor is not installed on this machine")
-    assert Path(report["tor"]).exists()
-    assert report["version"].count(".") >= 2
+    assert Path(install.tor).exists()
+    assert install.version.count(".") >= 2
     if Path("/usr/bin/obfs4proxy").exists():
-        assert "obfs4" in report["transports"]
-
-
-def test_detect_without_tor_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tor_locate, "find_tor", lambda configured=None: None)
-    report = tor_locate.detect(Runner())
-    assert report == {"installed": False, "hint": tor_locate.install_hint()}
+        assert "obfs4" in install.plugins
 
 
 def test_fake_bundle_tor_version_is_read(tmp_path: Path) -> None:
@@ -121,9 +115,3 @@ def test_fake_bundle_tor_version_is_read(tmp_path: Path) -> None:
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     install = tor_locate.locate(str(fake), Runner())
     assert install is not None and install.version == "0.4.8.12" and install.source == "configured"
-
-
-def test_default_profile_is_plain_tor_without_standby() -> None:
-    profile = tor_locate.default_profile(TorInstall("/usr/bin/tor", "system"))
-    assert profile == {"name": "Tor", "backend": "tor", "params": {"standby": False}, "enabled": True}
-    assert tor_locate.default_profile(None) is None

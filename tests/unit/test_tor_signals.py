@@ -96,8 +96,12 @@ def test_burst_of_failed_circuits_is_a_hint_but_scattered_failures_are_not() -> 
         clock.now += 0.2
     hint = signals.take_hint()
     assert hint is not None and "circuits keep failing" in hint and "DESTROYED" in hint
-    signals.on_circ("BUILT", "")
-    assert signals.circuits_built == 1
+    signals.on_circ("BUILT", "")  # a success ends the episode: the next run of failures is told again
+    for _ in range(3):
+        signals.on_circ("FAILED", "TIMEOUT")
+        clock.now += 0.2
+    hint = signals.take_hint()
+    assert hint is not None and "TIMEOUT" in hint
 
 
 def test_stream_timeouts_hint_and_nothing_is_hinted_before_bootstrap() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from vpnswitch.backends import tor_locate
 from vpnswitch.backends.conflicts import Conflict, find_conflicts
 from vpnswitch.backends.locations import Layout, normalise_platform, system_layout
 from vpnswitch.backends.nm.model import PROTON_PREFIX, NmConnection
@@ -26,7 +27,6 @@ from vpnswitch.system.runner import Runner
 log = logging.getLogger(__name__)
 
 AUTO: Any = "auto"
-PLUGGABLE_TRANSPORTS = ("lyrebird", "obfs4proxy", "snowflake-client", "webtunnel-client")
 
 # Order of proposed profiles: fast full tunnels first, obfuscated and proxy ones later, Tor last.
 RANK = {"networkmanager": 10, "wireguard": 20, "mullvad": 30, "nordvpn": 30, "expressvpn": 30, "windscribe": 30,
@@ -165,13 +165,15 @@ def detect(
             found.extend(step(layout))
         except Exception:  # one broken probe must not hide everything else (logged with its traceback)
             log.exception("detection step %s failed", step.__name__)
+    connections: list[NmConnection] = []  # read once: listing them asks NetworkManager about every connection
     if layout.platform == "linux":
         try:
-            found.extend(_networkmanager(layout, nm_connections, runner))
+            connections = _nm_list(layout, nm_connections, runner)
+            found.extend(_networkmanager(connections))
         except Exception:  # logged with its traceback
             log.exception("reading NetworkManager's connections failed")
     if check_conflicts:
-        found = _attach_conflicts(found, layout, runner, nm_connections)
+        found = _attach_conflicts(found, layout, runner, connections)
     found.sort(key=lambda d: (RANK.get(d.backend, 80), d.display_name.lower()))
     return found
 
@@ -276,16 +278,17 @@ def _tor(layout: Layout) -> Iterable[Detected]:
     program = layout.find_program(("tor",), TOR_PATHS.get(layout.platform, ()))
     if program is None:
         return
-    transports = []
-    bundle_dir = program.parent / "PluggableTransports"
-    for name in PLUGGABLE_TRANSPORTS:
-        exe = f"{name}.exe" if layout.platform == "windows" else name
-        if layout.which(name) is not None or (bundle_dir / exe).is_file():
-            transports.append(name)
+    # The same rule the tor backend uses: the bundle's pt_config.json, then the system's transport programs.
+    plugins, _ = tor_locate.find_plugins(str(program), which=lambda name: _found(layout.which(name)))
+    transports = sorted(plugins)
     evidence = layout.display(program) + (f" (transports: {', '.join(transports)})" if transports else "")
     warnings = () if transports else ("No pluggable transport (lyrebird/obfs4proxy, snowflake) was found: plain Tor "
                                       "is easy to block; install obfs4proxy or lyrebird.",)
     yield Detected("tor", "Tor", "tor", evidence, (Profile("Tor", "tor", {}),), warnings=warnings)
+
+
+def _found(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
 
 
 # ------------------------------------------------------------------------------------- NetworkManager
@@ -333,8 +336,7 @@ def _nm_list(layout: Layout, nm_connections: Any, runner: Runner | None) -> list
         return []
 
 
-def _networkmanager(layout: Layout, nm_connections: Any, runner: Runner | None) -> Iterable[Detected]:
-    connections = _nm_list(layout, nm_connections, runner)
+def _networkmanager(connections: list[NmConnection]) -> Iterable[Detected]:
     proton = [c for c in connections if c.is_proton and c.is_vpn]
     for conn in connections:
         if not conn.is_vpn or conn.is_proton or not conn.uuid:
@@ -357,15 +359,14 @@ def _profile_name(text: str) -> str:
 # ------------------------------------------------------------------------------------------ conflicts
 
 
-def _attach_conflicts(found: list[Detected], layout: Layout, runner: Runner | None, nm_connections: Any
-                      ) -> list[Detected]:
+def _attach_conflicts(found: list[Detected], layout: Layout, runner: Runner | None,
+                      connections: list[NmConnection]) -> list[Detected]:
     from vpnswitch.backends.vendors.catalog import specs
 
     wanted = {d.backend for d in found}
     vendor_specs = [s for s in specs(layout.platform) if s.name in wanted]
     nm_client: Any = None
     if layout.platform == "linux":
-        connections = _nm_list(layout, nm_connections, runner)
         nm_client = _StaticNm(connections)
     conflicts = find_conflicts(vendors=vendor_specs, runner=runner, layout=layout, nm_client=nm_client)
     by_app: dict[str, list[Conflict]] = {}

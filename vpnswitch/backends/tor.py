@@ -78,7 +78,6 @@ class TorBackend(Backend):
         self._socks_port: int | None = self.params.get("socks_port")
         self._active = False
         self._proxy_set = False
-        self._circuits_at_refresh = 0
         self.data_dir = Path(context.work_dir) / "tor" / _slug(profile.name)
 
     # --------------------------------------------------------------------------------- parameters

@@ -75,7 +75,6 @@ class TorSignals:
         self._circ_failures: deque[float] = deque(maxlen=16)
         self._hint: str | None = None
         self._hinted: set[str] = set()  # hint kinds raised and not yet cleared by a success
-        self.circuits_built = 0  # a counter: "a new circuit was built since I looked" without a wait API
 
     # ------------------------------------------------------------------------------------ feeding
 
@@ -108,7 +107,6 @@ class TorSignals:
         with self._lock:
             now = self._clock()
             if status == "BUILT":
-                self.circuits_built += 1
                 self._circ_failures.clear()
                 self._hinted.discard("circ")
             elif status == "FAILED":
@@ -202,9 +200,6 @@ class TorControl:
     def refresh_bootstrap(self) -> None:
         runlevel, _, args = parse_status_args(self._controller.get_info("status/bootstrap-phase"))
         self.signals.on_bootstrap(runlevel, args)
-
-    def circuit_established(self) -> bool:
-        return bool(self._controller.get_info("status/circuit-established", "0") == "1")
 
     def refresh_connections(self) -> None:
         """Drop every OR connection and circuit, so new ones follow the current route.

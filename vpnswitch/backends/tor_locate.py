@@ -18,7 +18,6 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vpnswitch.core.errors import VpnSwitchError
 from vpnswitch.system.runner import Runner
@@ -54,14 +53,6 @@ class TorInstall:
             return {"LD_LIBRARY_PATH": f"{folder}:{existing}" if existing else folder}
         return {}
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "tor": self.tor,
-            "source": self.source,
-            "version": self.version,
-            "transports": {name: list(argv) for name, argv in sorted(self.plugins.items())},
-            "builtin_bridges": {name: len(lines) for name, lines in sorted(self.builtin_bridges.items())},
-        }
 
 
 def _home() -> Path:
@@ -183,14 +174,6 @@ def locate(configured: str | None = None, runner: Runner | None = None, timeout:
     return install
 
 
-def detect(runner: Runner) -> dict[str, Any]:
-    """What ``vpnswitch detect`` reports about Tor."""
-    install = locate(runner=runner)
-    if install is None:
-        return {"installed": False, "hint": install_hint()}
-    return {"installed": True, **install.to_json()}
-
-
 def install_hint(platform: str = sys.platform) -> str:
     if platform == "win32":
         return "Install the Tor Expert Bundle or Tor Browser from the Tor Project."
@@ -202,13 +185,6 @@ def install_hint(platform: str = sys.platform) -> str:
 def plugin_hint(transport: str) -> str:
     programs = [program for program, transports in SYSTEM_PLUGINS if transport in transports]
     return f"{transport} bridges need {' or '.join(programs) or 'a plugin'}; install it, or use Tor Browser's tor."
-
-
-def default_profile(install: TorInstall | None) -> dict[str, Any] | None:
-    """The profile to offer when Tor is installed: last in the list, hot standby off."""
-    if install is None:
-        return None
-    return {"name": "Tor", "backend": "tor", "params": {"standby": False}, "enabled": True}
 
 
 def missing_plugins(install: TorInstall, transports: Sequence[str]) -> list[str]:
