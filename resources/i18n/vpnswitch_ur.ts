@@ -711,49 +711,6 @@
     </message>
 </context>
 <context>
-    <name>State</name>
-    <message>
-        <source>not connected</source>
-        <translation>جڑا ہوا نہیں</translation>
-    </message>
-    <message>
-        <source>paused</source>
-        <translation>رکا ہوا</translation>
-    </message>
-    <message>
-        <source>connecting</source>
-        <translation>جڑ رہا ہے</translation>
-    </message>
-    <message>
-        <source>checking</source>
-        <translation>جانچ جاری ہے</translation>
-    </message>
-    <message>
-        <source>connected</source>
-        <translation>جڑا ہوا</translation>
-    </message>
-    <message>
-        <source>disconnecting</source>
-        <translation>منقطع ہو رہا ہے</translation>
-    </message>
-    <message>
-        <source>switching</source>
-        <translation>تبدیل ہو رہا ہے</translation>
-    </message>
-    <message>
-        <source>offline</source>
-        <translation>آف لائن</translation>
-    </message>
-    <message>
-        <source>no working VPN</source>
-        <translation>کوئی وی پی این کام نہیں کر رہا</translation>
-    </message>
-    <message>
-        <source>needs attention</source>
-        <translation>توجہ درکار</translation>
-    </message>
-</context>
-<context>
     <name>TargetsPage</name>
     <message>
         <source>Sites checked through the active VPN. Use sites from different companies as canaries, plus the sites you actually need (for example x.com).</source>

@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.unit.test_secrets import MemoryKeyring
+from tests.support.memkeyring import MemoryKeyring
 from vpnswitch.backends import registry
 from vpnswitch.backends.base import Backend, BackendContext
 from vpnswitch.core.config import Profile
@@ -107,24 +107,12 @@ class Server:
             time.sleep(0.02)
         return {"reason": None}
 
-    def op_liveness_cost(self, r: dict[str, Any]) -> dict[str, Any]:
-        """How long one liveness() call takes (it must never block)."""
-        backend = self._backend()
-        started = time.perf_counter()
-        for _ in range(100):
-            backend.liveness()
-        return {"per_call": (time.perf_counter() - started) / 100}
-
     def op_fetch(self, r: dict[str, Any]) -> dict[str, Any]:
         with urllib.request.urlopen(r["url"], timeout=float(r.get("timeout", 3))) as response:
             return {"status": response.status, "body": response.read(200).decode(errors="replace")}
 
     def op_interface_up(self, r: dict[str, Any]) -> dict[str, Any]:
         return {"up": netinfo.interface_up(r["name"])}
-
-    def op_run(self, r: dict[str, Any]) -> dict[str, Any]:
-        result = Runner().run(r["argv"], timeout=float(r.get("timeout", 10)))
-        return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
 
     def op_close(self, r: dict[str, Any]) -> dict[str, Any]:
         if self.backend is not None:

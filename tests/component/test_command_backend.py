@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support import fakevpn
-from tests.unit.test_secrets import MemoryKeyring
+from tests.support.memkeyring import MemoryKeyring
 from vpnswitch.backends.base import BackendContext
 from vpnswitch.backends.command import CommandBackend
 from vpnswitch.core.config import Profile

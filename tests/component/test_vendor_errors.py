@@ -122,20 +122,25 @@ def test_mullvad_lockdown_after_disconnect_is_reported_with_the_fix(fakes: FakeV
     assert "lockdown-mode set off" in caught.value.hint
 
 
-def test_pia_without_gui_or_background_mode(fakes: FakeVendors) -> None:
-    fakes.set("piactl", extra={"background": False})
-    b = fakes.backend(Profile("p", "pia", {}))
-    with pytest.raises(BackendError) as caught:
-        b.connect(10)
-    assert caught.value.fatal and "piactl background enable" in caught.value.hint
+# A setup problem on the user's side: fatal (never retried in a loop), with the command that fixes it.
+SETUP_FATAL = [
+    # fake program, backend, params, fake's state, hint that must be given
+    ("piactl", "pia", {}, {"background": False}, "piactl background enable"),
+    ("expressvpnctl", "expressvpn", {"cli": "expressvpnctl"}, {"background": False}, "background enable"),
+    ("tailscale", "tailscale", {"exit_node": "exit-se"}, {"operator": False}, "--operator=$USER"),
+]
 
 
-def test_expressvpnctl_without_background_mode(fakes: FakeVendors) -> None:
-    fakes.set("expressvpnctl", extra={"background": False})
-    b = fakes.backend(Profile("p", "expressvpn", {"cli": "expressvpnctl"}))
+@pytest.mark.parametrize(("program", "backend", "params", "extra", "hint"), SETUP_FATAL,
+                         ids=[row[0] for row in SETUP_FATAL])
+def test_a_setup_problem_is_fatal_and_says_how_to_fix_it(fakes: FakeVendors, program: str, backend: str,
+                                                          params: dict[str, str], extra: dict[str, bool],
+                                                          hint: str) -> None:
+    fakes.set(program, extra=extra)
+    b = fakes.backend(Profile("p", backend, params))
     with pytest.raises(BackendError) as caught:
         b.connect(10)
-    assert caught.value.fatal and "background enable" in caught.value.hint
+    assert caught.value.fatal and hint in caught.value.hint
 
 
 def test_unknown_nordvpn_location_is_fatal(fakes: FakeVendors) -> None:
@@ -152,14 +157,6 @@ def test_windscribe_busy_cli_is_retryable(fakes: FakeVendors) -> None:
     with pytest.raises(BackendError, match="another windscribe-cli is running") as caught:
         b.connect(5)
     assert not caught.value.fatal
-
-
-def test_tailscale_without_operator_rights(fakes: FakeVendors) -> None:
-    fakes.set("tailscale", extra={"operator": False})
-    b = fakes.backend(Profile("p", "tailscale", {"exit_node": "exit-se"}))
-    with pytest.raises(BackendError) as caught:
-        b.connect(5)
-    assert caught.value.fatal and "--operator=$USER" in caught.value.hint
 
 
 def test_warp_is_always_asked_with_accept_tos_so_it_never_waits_at_the_prompt(fakes: FakeVendors) -> None:

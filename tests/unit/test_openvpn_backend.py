@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.unit.test_secrets import MemoryKeyring
+from tests.support.memkeyring import MemoryKeyring
 from vpnswitch.backends import openvpn as openvpn_module
 from vpnswitch.backends.base import BackendContext
 from vpnswitch.backends.openvpn import OpenVpnBackend, device_name, windows_argv

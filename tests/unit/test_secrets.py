@@ -7,32 +7,9 @@ import keyring.backends.fail
 import keyring.errors
 import pytest
 
+from tests.support.memkeyring import MemoryKeyring
 from vpnswitch.core.errors import SecretsUnavailable
 from vpnswitch.core.secrets import SecretStore
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self, locked: bool = False) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-        self.locked = locked
-
-    def get_password(self, service: str, username: str) -> str | None:
-        if self.locked:
-            raise keyring.errors.KeyringLocked("locked")
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        if self.locked:
-            raise keyring.errors.KeyringLocked("locked")
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.items:
-            raise keyring.errors.PasswordDeleteError("absent")
-        del self.items[(service, username)]
 
 
 def test_round_trip_under_the_vpnswitch_service() -> None:

@@ -133,9 +133,6 @@ class HistoryWindow(QWidget):
 
     # ---------------------------------------------------------------------------------------- rendering
 
-    def select_day(self, day: date | None) -> None:
-        self.day.setCurrentIndex(max(0, self.day.findData(day.isoformat())) if day is not None else 0)
-
     def _render(self, *_: Any) -> None:
         chosen = self.day.currentData()
         day = date.fromisoformat(chosen) if isinstance(chosen, str) else None

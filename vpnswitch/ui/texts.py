@@ -11,19 +11,6 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
-STATES = {
-    "idle": QT_TRANSLATE_NOOP("State", "not connected"),
-    "paused": QT_TRANSLATE_NOOP("State", "paused"),
-    "connecting": QT_TRANSLATE_NOOP("State", "connecting"),
-    "verifying": QT_TRANSLATE_NOOP("State", "checking"),
-    "connected": QT_TRANSLATE_NOOP("State", "connected"),
-    "disconnecting": QT_TRANSLATE_NOOP("State", "disconnecting"),
-    "switching": QT_TRANSLATE_NOOP("State", "switching"),
-    "offline": QT_TRANSLATE_NOOP("State", "offline"),
-    "exhausted": QT_TRANSLATE_NOOP("State", "no working VPN"),
-    "error": QT_TRANSLATE_NOOP("State", "needs attention"),
-}
-
 VERDICTS = {
     "unknown": QT_TRANSLATE_NOOP("Verdict", "not checked yet"),
     "healthy": QT_TRANSLATE_NOOP("Verdict", "working"),
@@ -87,16 +74,12 @@ SECRET_KEYS = {
     "token": QT_TRANSLATE_NOOP("Secret", "Token"),
 }
 
+_RANDOM_PAUSE = QT_TRANSLATE_NOOP("Timing", "Each pause is picked at random between the shortest and the longest, "
+                                           "so the checks have no rhythm a firewall could spot.")
 # (label, help) for every timing, in the order the settings page shows them.
 TIMINGS = {
-    "probe_interval_min": (QT_TRANSLATE_NOOP("Timing", "Shortest pause between checks"),
-                           QT_TRANSLATE_NOOP("Timing", "Each pause is picked at random between the shortest and the "
-                                                       "longest, so the checks have no rhythm a firewall could "
-                                                       "spot.")),
-    "probe_interval_max": (QT_TRANSLATE_NOOP("Timing", "Longest pause between checks"),
-                           QT_TRANSLATE_NOOP("Timing", "Each pause is picked at random between the shortest and the "
-                                                       "longest, so the checks have no rhythm a firewall could "
-                                                       "spot.")),
+    "probe_interval_min": (QT_TRANSLATE_NOOP("Timing", "Shortest pause between checks"), _RANDOM_PAUSE),
+    "probe_interval_max": (QT_TRANSLATE_NOOP("Timing", "Longest pause between checks"), _RANDOM_PAUSE),
     "probe_timeout": (QT_TRANSLATE_NOOP("Timing", "Wait for a site"),
                       QT_TRANSLATE_NOOP("Timing", "The longest one check waits for a site to answer. Once a "
                                                   "VPN's usual answer time is known, checks wait half as long "
@@ -152,10 +135,6 @@ TIMINGS = {
 
 def _tr(context: str, text: object) -> str:
     return QCoreApplication.translate(context, str(text))
-
-
-def state(code: str) -> str:
-    return _tr("State", STATES[code]) if code in STATES else code
 
 
 def verdict(code: str) -> str:

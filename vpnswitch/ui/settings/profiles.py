@@ -283,9 +283,6 @@ class ProfilesPage(QWidget):
         """In list order, which is the failover order."""
         return [self._drafts[self.list.item(row).data(DRAFT_ROLE)] for row in range(self.list.count())]
 
-    def draft_at(self, row: int) -> ProfileDraft:
-        return self._drafts[self.list.item(row).data(DRAFT_ROLE)]
-
     def add_profile(self, backend: str, name: str | None = None, params: dict[str, Any] | None = None
                     ) -> ProfileDraft:
         base = name or backend_label(backend)
