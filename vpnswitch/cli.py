@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the connection's name (default: the file's name)")
     p = add("autostart", "start vpnswitch at login (minimised to the tray), or stop doing so")
     p.add_argument("action", choices=["on", "off", "status"])
+    p = add("proxy", "put back the proxy setting vpnswitch changed for Tor (run at login after a crash)")
+    p.add_argument("action", choices=["restore"])
     return parser
 
 
@@ -264,6 +266,17 @@ def cmd_autostart(args: argparse.Namespace) -> int:
     return EXIT_OK if args.action == "status" or status.enabled == (args.action == "on") else EXIT_FAILED
 
 
+def cmd_proxy(args: argparse.Namespace) -> int:
+    from vpnswitch.system.sysproxy import SystemProxy
+    from vpnswitch.system.sysproxy.loginrestore import login_restore_item
+
+    paths = _paths(args)
+    proxy = SystemProxy(paths.state_dir, login_restore=login_restore_item(paths.login_items_home))
+    message = proxy.recover()
+    print(f"vpnswitch: {message or 'no proxy setting of vpnswitch was left in place'}")
+    return EXIT_FAILED if proxy.engaged else EXIT_OK
+
+
 def cmd_tray(args: argparse.Namespace) -> int:
     import importlib
 
@@ -286,6 +299,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": cmd_history,
     "config": cmd_config,
     "autostart": cmd_autostart,
+    "proxy": cmd_proxy,
     "detect": cmd_detect,
     "import": cmd_import,
 }

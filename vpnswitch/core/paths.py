@@ -21,6 +21,8 @@ class Paths:
     runtime_dir: Path
     # With --config, the instance gets its own socket, so the CLI reaches the instance using that file.
     control_name: str = "control.sock"
+    # Where XDG login items go; None: the desktop's own ($XDG_CONFIG_HOME/autostart).
+    login_items_home: Path | None = None
 
     @property
     def history_file(self) -> Path:
@@ -51,6 +53,7 @@ class Paths:
                 log_dir=base / "log",
                 runtime_dir=base / "run",
                 control_name=control,
+                login_items_home=base / "login",
             )
         runtime = platformdirs.user_runtime_path(APP_ID)
         return cls(

@@ -32,6 +32,7 @@ from vpnswitch.system.netinfo import Counters, Underlay
 from vpnswitch.system.probe import HttpProber
 from vpnswitch.system.runner import Runner
 from vpnswitch.system.sysproxy import SystemProxy
+from vpnswitch.system.sysproxy.loginrestore import login_restore_item
 
 if TYPE_CHECKING:
     from vpnswitch.system.sleepwatch import SleepWatch
@@ -95,7 +96,8 @@ class Instance:
         self.secrets = SecretStore()
         runner = Runner()
         # The desktop proxy (set while Tor is active); the user's own setting is kept under the state dir.
-        self.system_proxy = SystemProxy(paths.state_dir, runner)
+        self.system_proxy = SystemProxy(paths.state_dir, runner,
+                                        login_restore=login_restore_item(paths.login_items_home))
         self.context = BackendContext(runner=runner, secrets=self.secrets, clock=self.clock,
                                       work_dir=paths.cache_dir, system_proxy=self.system_proxy)
         self.prober = HttpProber()

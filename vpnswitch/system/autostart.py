@@ -7,6 +7,9 @@ r"""Start at login, the way each operating system expects it, with the state rea
   executable quoted (paths with spaces are the rule there). Task Manager's "Disabled" flag is honoured.
 - macOS: a LaunchAgent plist in ``~/Library/LaunchAgents`` with ``RunAtLoad``.
 
+The same three mechanisms carry other login items (``LoginItem``): the one-shot "put the proxy back" entry
+that a crash must not leave undone (``system/sysproxy/loginrestore.py``) uses Windows' ``RunOnce`` key.
+
 What the settings window shows is ``status()``, read from the file or registry each time, never a remembered
 flag: the user (or another tool) may have changed it behind our back. Every root — config dir, home, registry —
 is injectable, so tests never touch the real ones.
@@ -29,8 +32,8 @@ from vpnswitch.core.errors import VpnSwitchError
 
 State = Literal["on", "off", "other"]
 
-DESKTOP_FILE_NAME = f"{APP_ID}.desktop"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+RUN_ONCE_KEY = r"Software\Microsoft\Windows\CurrentVersion\RunOnce"
 STARTUP_APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 RUN_VALUE_NAME = APP_ID
 LAUNCH_AGENT_LABEL = "io.github.vpnswitch"
@@ -39,6 +42,27 @@ MINIMIZED_FLAG = "--minimized"
 
 class AutostartError(VpnSwitchError):
     code = "autostart-failed"
+
+
+@dataclass(frozen=True)
+class LoginItem:
+    """One thing the OS starts at login: its name in each OS's list, what it is, and what it runs."""
+
+    ident: str  # XDG file stem and Windows value name
+    launchd_label: str
+    title: str
+    comment: str
+    args: tuple[str, ...]  # after the program itself
+    one_shot: bool = False  # Windows: RunOnce (removed by the OS when run); elsewhere the command removes it
+
+
+MAIN_ITEM = LoginItem(
+    ident=APP_ID,
+    launchd_label=LAUNCH_AGENT_LABEL,
+    title="vpnswitch",
+    comment="Keeps you online through whichever installed VPN or Tor still works",
+    args=(MINIMIZED_FLAG,),
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +104,8 @@ class Autostart(Protocol):
 
 
 def launch_command(*, frozen: bool | None = None, executable: str | None = None, prefix: str | None = None,
-                   platform: str | None = None) -> list[str]:
-    """The argv that starts this installation minimised to the tray, with absolute paths.
+                   platform: str | None = None, args: Sequence[str] = (MINIMIZED_FLAG,)) -> list[str]:
+    """The argv that runs this installation with ``args`` (default: minimised to the tray), absolute paths.
 
     Login sessions often have a shorter PATH than a terminal, so the command is never a bare name.
     """
@@ -89,17 +113,17 @@ def launch_command(*, frozen: bool | None = None, executable: str | None = None,
     executable = executable or sys.executable
     platform = platform or sys.platform
     if frozen:
-        return [executable, MINIMIZED_FLAG]
+        return [executable, *args]
     prefix = prefix or sys.prefix
     script_dir = Path(prefix) / ("Scripts" if platform == "win32" else "bin")
     for name in ("vpnswitch.exe", "vpnswitch") if platform == "win32" else ("vpnswitch",):
         candidate = script_dir / name
         if candidate.is_file():
-            return [str(candidate), MINIMIZED_FLAG]
+            return [str(candidate), *args]
     found = shutil.which("vpnswitch")
     if found:
-        return [str(Path(found).absolute()), MINIMIZED_FLAG]
-    return [executable, "-m", "vpnswitch", MINIMIZED_FLAG]
+        return [str(Path(found).absolute()), *args]
+    return [executable, "-m", "vpnswitch", *args]
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -207,24 +231,54 @@ def _desktop_entry(path: Path) -> dict[str, str]:
     return entry
 
 
-class XdgAutostart:
+class _FileEntry:
+    """A login item kept as one file (XDG desktop entry, LaunchAgent plist): written whole, removed whole."""
+
+    path: Path
+
+    def render(self) -> bytes:
+        raise NotImplementedError
+
+    def status(self) -> AutostartStatus:
+        raise NotImplementedError
+
+    def enable(self) -> AutostartStatus:
+        try:
+            _atomic_write(self.path, self.render())
+        except OSError as exc:
+            raise AutostartError(f"cannot write {self.path}: {exc.strerror}") from None
+        return self.status()
+
+    def disable(self) -> AutostartStatus:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise AutostartError(f"cannot remove {self.path}: {exc.strerror}") from None
+        return self.status()
+
+
+class XdgAutostart(_FileEntry):
     """An XDG autostart entry; ``config_home`` defaults to $XDG_CONFIG_HOME or ~/.config."""
 
     platform = "linux"
 
-    def __init__(self, config_home: Path | None = None, command: Sequence[str] | None = None) -> None:
+    def __init__(self, config_home: Path | None = None, command: Sequence[str] | None = None,
+                 item: LoginItem = MAIN_ITEM) -> None:
         if config_home is None:
             env = os.environ.get("XDG_CONFIG_HOME", "")
             config_home = Path(env) if env and Path(env).is_absolute() else Path.home() / ".config"
-        self.path = config_home / "autostart" / DESKTOP_FILE_NAME
-        self.command = list(command) if command is not None else launch_command()
+        self.item = item
+        self.path = config_home / "autostart" / f"{item.ident}.desktop"
+        self.command = list(command) if command is not None else launch_command(args=item.args)
 
-    def render(self) -> str:
+    def render(self) -> bytes:
         return "\n".join([
             "[Desktop Entry]",
             "Type=Application",
-            "Name=vpnswitch",
-            "Comment=Keeps you online through whichever installed VPN or Tor still works",
+            f"Name={self.item.title}",
+            f"Comment={self.item.comment}",
             f"Exec={exec_line(self.command)}",
             "Icon=vpnswitch",
             "Terminal=false",
@@ -234,7 +288,7 @@ class XdgAutostart:
             "X-GNOME-Autostart-Delay=5",
             "X-KDE-autostart-after=panel",
             "",
-        ])
+        ]).encode("utf-8")
 
     def status(self) -> AutostartStatus:
         try:
@@ -248,22 +302,6 @@ class XdgAutostart:
         if entry.get("Hidden", "").lower() == "true" or entry.get("X-GNOME-Autostart-enabled", "").lower() == "false":
             return AutostartStatus("off", str(self.path), shown, disabled_by_user=True)
         return AutostartStatus("on" if argv == self.command else "other", str(self.path), shown)
-
-    def enable(self) -> AutostartStatus:
-        try:
-            _atomic_write(self.path, self.render().encode("utf-8"))
-        except OSError as exc:
-            raise AutostartError(f"cannot write {self.path}: {exc.strerror}") from None
-        return self.status()
-
-    def disable(self) -> AutostartStatus:
-        try:
-            self.path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise AutostartError(f"cannot remove {self.path}: {exc.strerror}") from None
-        return self.status()
 
 
 # ------------------------------------------------------------------------------------------------ Windows
@@ -326,15 +364,18 @@ def windows_command_line(argv: Sequence[str]) -> str:
 class WindowsAutostart:
     platform = "win32"
 
-    def __init__(self, registry: Registry | None = None, command: Sequence[str] | None = None) -> None:
+    def __init__(self, registry: Registry | None = None, command: Sequence[str] | None = None,
+                 item: LoginItem = MAIN_ITEM) -> None:
         self.registry: Registry = registry if registry is not None else WinRegistry()
-        self.command = list(command) if command is not None else launch_command()
-        self.location = f"HKCU\\{RUN_KEY}\\{RUN_VALUE_NAME}"
+        self.command = list(command) if command is not None else launch_command(args=item.args)
+        self.key = RUN_ONCE_KEY if item.one_shot else RUN_KEY
+        self.value_name = item.ident
+        self.location = f"HKCU\\{self.key}\\{self.value_name}"
 
     def status(self) -> AutostartStatus:
         try:
-            value = self.registry.get(RUN_KEY, RUN_VALUE_NAME)
-            approved = self.registry.get(STARTUP_APPROVED_KEY, RUN_VALUE_NAME)
+            value = self.registry.get(self.key, self.value_name)
+            approved = self.registry.get(STARTUP_APPROVED_KEY, self.value_name)
         except OSError as exc:
             raise AutostartError(f"cannot read {self.location}: {exc}") from None
         if not isinstance(value, str) or not value:
@@ -347,17 +388,17 @@ class WindowsAutostart:
 
     def enable(self) -> AutostartStatus:
         try:
-            self.registry.set_string(RUN_KEY, RUN_VALUE_NAME, windows_command_line(self.command))
+            self.registry.set_string(self.key, self.value_name, windows_command_line(self.command))
             # Turning it on here is an explicit wish: clear a "disabled" mark Task Manager may have left.
-            self.registry.delete(STARTUP_APPROVED_KEY, RUN_VALUE_NAME)
+            self.registry.delete(STARTUP_APPROVED_KEY, self.value_name)
         except OSError as exc:
             raise AutostartError(f"cannot write {self.location}: {exc}") from None
         return self.status()
 
     def disable(self) -> AutostartStatus:
         try:
-            self.registry.delete(RUN_KEY, RUN_VALUE_NAME)
-            self.registry.delete(STARTUP_APPROVED_KEY, RUN_VALUE_NAME)
+            self.registry.delete(self.key, self.value_name)
+            self.registry.delete(STARTUP_APPROVED_KEY, self.value_name)
         except OSError as exc:
             raise AutostartError(f"cannot remove {self.location}: {exc}") from None
         return self.status()
@@ -366,18 +407,20 @@ class WindowsAutostart:
 # -------------------------------------------------------------------------------------------------- macOS
 
 
-class MacAutostart:
+class MacAutostart(_FileEntry):
     """A per-user LaunchAgent; launchd reads it at the next login."""
 
     platform = "darwin"
 
-    def __init__(self, home: Path | None = None, command: Sequence[str] | None = None) -> None:
-        self.path = (home or Path.home()) / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
-        self.command = list(command) if command is not None else launch_command()
+    def __init__(self, home: Path | None = None, command: Sequence[str] | None = None,
+                 item: LoginItem = MAIN_ITEM) -> None:
+        self.label = item.launchd_label
+        self.path = (home or Path.home()) / "Library" / "LaunchAgents" / f"{self.label}.plist"
+        self.command = list(command) if command is not None else launch_command(args=item.args)
 
     def render(self) -> bytes:
         return plistlib.dumps({
-            "Label": LAUNCH_AGENT_LABEL,
+            "Label": self.label,
             "ProgramArguments": self.command,
             "RunAtLoad": True,
             "ProcessType": "Interactive",
@@ -397,28 +440,13 @@ class MacAutostart:
             return AutostartStatus("off", str(self.path), shown, disabled_by_user=isinstance(data, dict))
         return AutostartStatus("on" if args == self.command else "other", str(self.path), shown)
 
-    def enable(self) -> AutostartStatus:
-        try:
-            _atomic_write(self.path, self.render())
-        except OSError as exc:
-            raise AutostartError(f"cannot write {self.path}: {exc.strerror}") from None
-        return self.status()
 
-    def disable(self) -> AutostartStatus:
-        try:
-            self.path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise AutostartError(f"cannot remove {self.path}: {exc.strerror}") from None
-        return self.status()
-
-
-def for_platform(platform: str | None = None) -> Autostart:
-    """The backend for this OS (XDG for Linux and the BSDs)."""
+def for_platform(platform: str | None = None, item: LoginItem = MAIN_ITEM,
+                 config_home: Path | None = None) -> Autostart:
+    """The login-item backend for this OS (XDG for Linux and the BSDs); ``config_home`` only for XDG."""
     platform = platform or sys.platform
     if platform == "win32":
-        return WindowsAutostart()
+        return WindowsAutostart(item=item)
     if platform == "darwin":
-        return MacAutostart()
-    return XdgAutostart()
+        return MacAutostart(item=item)
+    return XdgAutostart(config_home, item=item)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from vpnswitch.core.config import atomic_write_private
 from vpnswitch.core.errors import VpnSwitchError
+from vpnswitch.system.autostart import Autostart
 from vpnswitch.system.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,13 @@ class SystemProxy:
     """Sets and restores the system proxy; safe to call from any worker thread."""
 
     def __init__(self, state_dir: Path, runner: Runner | None = None,
-                 desktops: Callable[[], list[ProxyDesktop]] | None = None) -> None:
+                 desktops: Callable[[], list[ProxyDesktop]] | None = None,
+                 login_restore: Autostart | None = None) -> None:
         self.store_path = state_dir / STORE_NAME
         self._runner = runner or Runner()
         self._detect = desktops or (lambda: detect_desktops(self._runner))
+        # Armed while our setting is in place, so a crash is undone at the next login even without us.
+        self._login_restore = login_restore
         self._desktops: list[ProxyDesktop] | None = None
         self._lock = threading.Lock()
 
@@ -102,6 +106,7 @@ class SystemProxy:
                 if desktop.name not in entries:  # keep the *original* setting across Tor-to-Tor switches
                     entries[desktop.name] = {"saved": desktop.read()}
             self._save(store)  # before any change: a crash from here on is recovered at the next start
+            self._arm_login_restore(True)
             done = []
             for desktop in desktops:
                 try:
@@ -132,14 +137,8 @@ class SystemProxy:
             if desktop is None:
                 messages.append(f"{name}: not reachable from this session; kept for later")
                 continue
-            entry = entries[name]
             try:
-                current = desktop.read()
-                if "applied" in entry and current != entry["applied"]:
-                    messages.append(f"{name}: changed by hand since; left as it is")
-                else:
-                    desktop.write(entry["saved"])
-                    messages.append(f"{name}: restored")
+                messages.append(f"{name}: {_restore_desktop(desktop, entries[name])}")
                 desktop.close()
                 del entries[name]
             except VpnSwitchError as exc:
@@ -153,6 +152,7 @@ class SystemProxy:
     def recover(self) -> str | None:
         """At start: a setting left behind by a crash is restored. None when there was none."""
         if not self.store_path.exists():
+            self._arm_login_restore(False)  # an item left by a run that could not remove it
             return None
         message = self.restore()
         log.info("system proxy left by an earlier run: %s", message)
@@ -217,3 +217,39 @@ class SystemProxy:
             self.store_path.unlink()
         except FileNotFoundError:
             pass
+        self._arm_login_restore(False)
+
+    def _arm_login_restore(self, armed: bool) -> None:
+        if self._login_restore is None:
+            return
+        try:
+            self._login_restore.enable() if armed else self._login_restore.disable()
+        except VpnSwitchError as exc:  # the in-process restore still works; only the crash net is missing
+            log.warning("could not %s the login item that restores the proxy: %s",
+                        "add" if armed else "remove", exc.message)
+
+
+def _restore_desktop(desktop: ProxyDesktop, entry: Mapping[str, Any]) -> str:
+    """Put back only the keys vpnswitch changed, and of those only the ones still as vpnswitch left them.
+
+    A key the user changed by hand while ours was active is theirs now; a key we never changed is not
+    written at all (so a setting made since, e.g. by another tool, survives the restore).
+    """
+    saved: Mapping[str, Any] = entry["saved"]
+    applied: Mapping[str, Any] | None = entry.get("applied")
+    current = desktop.read()
+    if applied is None:
+        # A crash between saving and recording what we applied: every key that differs now is ours.
+        ours = {key for key in saved if current.get(key) != saved[key]}
+        kept: list[str] = []
+    else:
+        changed = {key for key in saved if applied.get(key) != saved[key]}
+        ours = {key for key in changed if current.get(key) == applied.get(key)}
+        kept = sorted(changed - ours)
+    if ours:
+        desktop.write({key: saved[key] for key in saved if key in ours})
+    if kept and not ours:
+        return "changed by hand since; left as it is"
+    if kept:
+        return f"restored, except {', '.join(kept)} (changed by hand since)"
+    return "restored"
