@@ -204,3 +204,30 @@ def test_config_has_sensible_defaults() -> None:
     assert config.timings.failure_rounds >= 2
     assert config.timings.probe_interval_min < config.timings.probe_interval_max
     assert len(default_config().targets) >= 2
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"version": 1, "profiles": [{"name": "\\ud800", "backend": "command"}]}', "profiles[0].name holds a lone"),
+    (b'{"version": 1, "\\udfff": 1}', "holds a lone UTF-16 surrogate"),
+    (b'{"version": ' + b"9" * 5000 + b"}", "not a usable JSON document"),
+])
+def test_parser_abuse_is_a_clear_error_and_the_file_stays(tmp_path: Path, content: bytes, said: str) -> None:
+    path = tmp_path / "config.json"
+    path.write_bytes(content)
+    with pytest.raises(ConfigUnreadable, match=said.replace("[", r"\[").replace("]", r"\]")):
+        load_config(path, CATALOG)
+    assert path.read_bytes() == content
+
+
+def test_only_regular_files_of_a_sane_size_are_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)  # a FIFO with no writer: a blocking open would hang here for ever
+    with pytest.raises(ConfigUnreadable, match="is not a regular file"):
+        load_config(fifo, CATALOG)
+    with pytest.raises(ConfigUnreadable, match="is not a regular file"):
+        load_config(tmp_path, CATALOG)
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (1024 * 1024 + 1))
+    with pytest.raises(ConfigUnreadable, match="larger than 1024 KiB"):
+        load_config(big, CATALOG)

@@ -10,7 +10,6 @@ import difflib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -19,8 +18,11 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from vpnswitch.core.errors import ConfigError, ConfigUnreadable
+from vpnswitch.core.files import FileTooLarge, NotARegularFile, atomic_write, read_regular_file
 
 CONFIG_VERSION = 1
+# A real config is a few KiB; anything near this is not one of ours (or an attack on the parser).
+MAX_CONFIG_BYTES = 1024 * 1024
 
 Role = Literal["canary", "must-reach"]
 Preference = Literal["speed", "privacy"]
@@ -403,27 +405,56 @@ def config_to_dict(config: Config) -> dict[str, Any]:
 
 def parse_config_text(text: bytes, catalog: BackendCatalog | None = None, *, path: str = "") -> Config:
     """Parse file bytes; ConfigUnreadable when they are not JSON at all, ConfigError when fields are wrong."""
+    what = path or "the configuration"
+    fix = "Fix or remove the file; vpnswitch will not overwrite it until you save new settings."
     try:
         data = json.loads(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigUnreadable(
-            f"{path or 'the configuration'} is not UTF-8 text (byte {exc.start})",
-            hint="Fix or remove the file; vpnswitch will not overwrite it until you save new settings.",
-        ) from None
+        raise ConfigUnreadable(f"{what} is not UTF-8 text (byte {exc.start})", hint=fix) from None
     except json.JSONDecodeError as exc:
-        raise ConfigUnreadable(
-            f"{path or 'the configuration'} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            hint="Fix or remove the file; vpnswitch will not overwrite it until you save new settings.",
-        ) from None
+        raise ConfigUnreadable(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                               hint=fix) from None
+    except RecursionError:
+        raise ConfigUnreadable(f"{what} is nested too deeply to be a vpnswitch configuration", hint=fix) from None
+    except ValueError as exc:  # e.g. a number with more digits than Python converts
+        raise ConfigUnreadable(f"{what} is not a usable JSON document: {exc}", hint=fix) from None
+    where = _lone_surrogate(data, "")
+    if where is not None:
+        raise ConfigUnreadable(f"{what}: {where or 'the document'} holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                               "which is not text", hint=fix)
     return config_from_dict(data, catalog, path=path)
+
+
+def _lone_surrogate(value: object, where: str) -> str | None:
+    """Where a string holds an unpaired surrogate (JSON allows the escape; no file can store the result)."""
+    stack: list[tuple[object, str]] = [(value, where)]
+    while stack:  # iterative: the document may be deep, and a recursion limit must not be the judge here
+        item, at = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                return at
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if any("\ud800" <= ch <= "\udfff" for ch in key):
+                    return f"{at}.{key!r}" if at else repr(key)
+                stack.append((child, f"{at}.{key}" if at else key))
+        elif isinstance(item, list):
+            stack.extend((child, f"{at}[{i}]") for i, child in enumerate(item))
+    return None
 
 
 def load_config(path: Path, catalog: BackendCatalog | None = None) -> Config | None:
     """The config at ``path``, or None when there is none yet. Never modifies the file."""
     try:
-        text = path.read_bytes()
+        text = read_regular_file(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         return None
+    except NotARegularFile:
+        raise ConfigUnreadable(f"{path} is not a regular file",
+                               hint="Point vpnswitch at a JSON file (vpnswitch config path shows where).") from None
+    except FileTooLarge:
+        raise ConfigUnreadable(f"{path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a vpnswitch configuration",
+                               hint="Fix or remove the file; vpnswitch will not overwrite it.") from None
     except OSError as exc:
         raise ConfigUnreadable(f"cannot read {path}: {exc.strerror}", hint="Check the file's permissions.") from None
     return parse_config_text(text, catalog, path=str(path))
@@ -443,22 +474,8 @@ def keep_aside(path: Path, clock: Callable[[], float] = time.time) -> Path:
 
 
 def atomic_write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` so readers see the old or the new file, never half of one; mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write ``data`` atomically, mode 0600 (kept for the modules that save next to the config)."""
+    atomic_write(path, data, 0o600)
 
 
 def save_config(path: Path, config: Config, catalog: BackendCatalog | None = None) -> Path | None:

@@ -21,7 +21,6 @@ import os
 import plistlib
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Literal, Protocol
 
 from vpnswitch import APP_ID
 from vpnswitch.core.errors import VpnSwitchError
+from vpnswitch.core.files import atomic_write
 
 State = Literal["on", "off", "other"]
 
@@ -125,24 +125,6 @@ def launch_command(*, frozen: bool | None = None, executable: str | None = None,
         return [str(Path(found).absolute()), *args]
     return [executable, "-m", "vpnswitch", *args]
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-# --------------------------------------------------------------------------------------------- XDG (Linux)
 
 # Characters that force an argument to be quoted in an Exec line (Desktop Entry Specification, "Exec key").
 _EXEC_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
@@ -244,7 +226,7 @@ class _FileEntry:
 
     def enable(self) -> AutostartStatus:
         try:
-            _atomic_write(self.path, self.render())
+            atomic_write(self.path, self.render(), 0o644)
         except OSError as exc:
             raise AutostartError(f"cannot write {self.path}: {exc.strerror}") from None
         return self.status()

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from vpnswitch.core.config import atomic_write_private
 from vpnswitch.core.errors import VpnSwitchError
+from vpnswitch.core.files import atomic_write
 from vpnswitch.system.autostart import Autostart
 from vpnswitch.system.runner import Runner
 
@@ -210,7 +210,7 @@ class SystemProxy:
     def _save(self, store: dict[str, Any]) -> None:
         store["version"] = STORE_VERSION
         self.store_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_private(self.store_path, json.dumps(store, indent=1, sort_keys=True).encode())
+        atomic_write(self.store_path, json.dumps(store, indent=1, sort_keys=True).encode())
 
     def _remove(self) -> None:
         try:
