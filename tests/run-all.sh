@@ -24,6 +24,8 @@ PACKAGES=(
   iproute2 nftables wireguard-go wireguard-tools openvpn dnsmasq-base iputils-ping curl openssl procps
   # Tor and its transports
   tor obfs4proxy
+  # obfuscated ways out: Shadowsocks (server and client) and a V2Ray core
+  shadowsocks-libev v2ray
   # the desktops' proxy settings tools (GNOME gsettings, KDE kwriteconfig)
   libglib2.0-bin gsettings-desktop-schemas libkf5config-bin
   # NetworkManager's and logind's D-Bus APIs, mocked on a private bus

@@ -33,6 +33,7 @@ _BUILTIN: dict[str, str] = {
     "tailscale": "vpnswitch.backends.vendors.tailscale:TailscaleBackend",
     "openvpn3": "vpnswitch.backends.vendors.openvpn3:OpenVpn3Backend",
     "psiphon": "vpnswitch.backends.vendors.psiphon:PsiphonBackend",
+    "shadowsocks": "vpnswitch.backends.shadowsocks.backend:ShadowsocksBackend",
 }
 
 
