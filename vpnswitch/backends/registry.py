@@ -34,6 +34,7 @@ _BUILTIN: dict[str, str] = {
     "openvpn3": "vpnswitch.backends.vendors.openvpn3:OpenVpn3Backend",
     "psiphon": "vpnswitch.backends.vendors.psiphon:PsiphonBackend",
     "shadowsocks": "vpnswitch.backends.shadowsocks.backend:ShadowsocksBackend",
+    "proxy-core": "vpnswitch.backends.proxycore.backend:ProxyCoreBackend",
 }
 
 
