@@ -35,6 +35,7 @@ _BUILTIN: dict[str, str] = {
     "psiphon": "vpnswitch.backends.vendors.psiphon:PsiphonBackend",
     "shadowsocks": "vpnswitch.backends.shadowsocks.backend:ShadowsocksBackend",
     "proxy-core": "vpnswitch.backends.proxycore.backend:ProxyCoreBackend",
+    "clash-api": "vpnswitch.backends.clashapi.backend:ClashApiBackend",
 }
 
 
