@@ -19,8 +19,8 @@ import requests
 from tests.conftest import in_ci
 from tests.support.servers import HttpSite
 from vpnswitch.backends.base import BackendContext
+from vpnswitch.backends.localproxy import free_port
 from vpnswitch.backends.proxycore.backend import ProxyCoreBackend
-from vpnswitch.backends.shadowsocks.backend import free_port
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 
@@ -101,7 +101,7 @@ def test_runs_the_users_config_and_carries_traffic(vmess_server: int, tmp_path: 
             assert answer.status_code == 204 and site.server.hits == 1  # type: ignore[attr-defined]
             assert backend.endpoints() == ("127.0.0.1",) and backend.transport() == "obfuscated"
             assert backend.status(timeout=2).state == "connected"
-            pid = backend._stream.pid if backend._stream else None
+            pid = backend.pid
             assert pid is not None
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5

@@ -21,7 +21,8 @@ from tests.conftest import in_ci
 from tests.support.memkeyring import MemoryKeyring
 from tests.support.servers import HttpSite
 from vpnswitch.backends.base import BackendContext
-from vpnswitch.backends.shadowsocks.backend import ShadowsocksBackend, free_port
+from vpnswitch.backends.localproxy import free_port
+from vpnswitch.backends.shadowsocks.backend import ShadowsocksBackend
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.core.secrets import SecretStore
@@ -89,7 +90,7 @@ def test_connects_carries_traffic_and_keeps_the_password_off_disk_and_argv(ss_se
             assert fetch(route.proxy, site.url("/generate_204")) == 204
             assert ss.status(timeout=2).state == "connected" and ss.liveness() is None
             assert ss.transport() == "obfuscated" and ss.endpoints() == ("127.0.0.1",)
-            pid = ss._stream.pid if ss._stream else None
+            pid = ss.pid
             assert pid is not None
             assert PASSWORD.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
             leftovers = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()
@@ -106,11 +107,11 @@ def test_a_dead_client_is_a_hard_failure(ss_server: int, tmp_path: Path) -> None
     ss, _ = backend(tmp_path, key_for(ss_server))
     ss.connect(timeout=10)
     try:
-        assert ss._stream is not None and ss._stream.pid is not None
+        assert ss.pid is not None
         import os
         import signal
 
-        os.kill(ss._stream.pid, signal.SIGKILL)
+        os.kill(ss.pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
         while ss.liveness() is None and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -111,8 +111,8 @@ def _relay(a: socket.socket, b: socket.socket) -> None:
 
 
 class SocksProxy:
-    def __init__(self) -> None:
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SocksHandler)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.server = socketserver.ThreadingTCPServer((host, port), _SocksHandler)
         self.server.daemon_threads = True
         self.server.owner = self  # type: ignore[attr-defined]
         self.port = self.server.server_address[1]

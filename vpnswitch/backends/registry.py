@@ -36,6 +36,7 @@ _BUILTIN: dict[str, str] = {
     "shadowsocks": "vpnswitch.backends.shadowsocks.backend:ShadowsocksBackend",
     "proxy-core": "vpnswitch.backends.proxycore.backend:ProxyCoreBackend",
     "clash-api": "vpnswitch.backends.clashapi.backend:ClashApiBackend",
+    "lantern": "vpnswitch.backends.lantern.backend:LanternBackend",
 }
 
 

@@ -8,24 +8,20 @@ with that explanation (a proxy inbound is what vpnswitch can run unprivileged).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
-import socket
 import time
-from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route
+from vpnswitch.backends.base import BackendContext
+from vpnswitch.backends.localproxy import ProxyProcessBackend, listening
 from vpnswitch.backends.params import Param, validate
 from vpnswitch.backends.proxycore.coreconfig import CoreConfigError, CoreFacts, CoreKind, facts, parse
-from vpnswitch.backends.vendors.stream import LineStream
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
 from vpnswitch.core.files import FileTooLarge, NotARegularFile, read_regular_file
-from vpnswitch.core.model import Transport
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +37,10 @@ def argv_for(kind: CoreKind, program: str, config: Path, v2ray_major: int | None
     return [program, "run", "-c", str(config)]
 
 
-class ProxyCoreBackend(Backend):
+class ProxyCoreBackend(ProxyProcessBackend):
     name = "proxy-core"
     display_name = "V2Ray-family core (sing-box, Xray, V2Ray)"
-    route_kind = "proxy"
+    folder_prefix = "core"
     params_spec: ClassVar[tuple[Param, ...]] = (
         Param("core", "choice", "Core", required=True, choices=CORES,
               help="The program that reads your configuration file."),
@@ -57,9 +53,7 @@ class ProxyCoreBackend(Backend):
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         super().__init__(profile, context)
-        self._stream: LineStream | None = None
         self._facts: CoreFacts | None = None
-        self._last: deque[str] = deque(maxlen=5)
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -112,85 +106,34 @@ class ProxyCoreBackend(Backend):
             return int(words[1].split(".")[0])
         return None
 
-    def _folder(self) -> Path:
-        digest = hashlib.sha256(self.profile.name.encode()).hexdigest()[:10]
-        folder = self.context.work_dir / f"core-{digest}"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return folder
+    @property
+    def client_label(self) -> str:  # type: ignore[override]
+        return self.kind
 
     def connect(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        self._stop()
+        self.stop_client()
         found = self.read_facts()
         assert found.proxy is not None
-        if _listening(found.proxy.host, found.proxy.port):
-            raise BackendError(f"something else already listens on {found.proxy.host}:{found.proxy.port}, the "
-                               "port this configuration's inbound uses", hint="Quit the app that runs this core "
-                               "(vpnswitch runs it itself), or give the inbound another port.")
+        proxy = found.proxy
+        if listening(proxy.host, proxy.port):
+            raise BackendError(f"something else already listens on {proxy.host}:{proxy.port}, the port this "
+                               "configuration's inbound uses", hint="Quit the app that runs this core (vpnswitch "
+                               "runs it itself), or give the inbound another port.")
         program = self.program()
         major = self._v2ray_major(program) if self.kind == "v2ray" else None
-        self._last.clear()
-        stream = LineStream(self.context.runner, argv_for(self.kind, program, self._config_path(), major),
-                            self._folder() / "core.log", self._last.append)
+        self._facts = found
         try:
-            stream.start()
+            self.launch(argv_for(self.kind, program, self._config_path(), major), proxy.scheme, proxy.host,
+                        proxy.port, deadline, exit_is_fatal=True)
         except AppMissing as exc:
             raise AppMissing(f"{PROGRAMS[self.kind]} is not installed", hint=exc.hint or
                              "Install the core, or set its program under Advanced.") from None
-        self._stream, self._facts = stream, found
-        try:
-            while time.monotonic() < deadline:
-                if not stream.alive():
-                    raise BackendError(f"{self.kind} exited with code {stream.returncode} "
-                                       f"({' / '.join(self._last) or 'no output'})", fatal=True)
-                if _listening(found.proxy.host, found.proxy.port):
-                    log.info("%s listening at %s", self.kind, found.proxy.url())
-                    return
-                time.sleep(0.05)
-            raise BackendError(f"{self.kind} did not open its inbound within {timeout:g} s")
-        except BaseException:
-            self._stop()
-            raise
+        log.info("%s listening at %s", self.kind, proxy.url())
 
-    def disconnect(self, timeout: float) -> None:
-        self._stop(timeout)
-
-    def _stop(self, timeout: float = 5.0) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.stop(timeout=min(timeout, 5.0))
-
-    def status(self, timeout: float) -> BackendStatus:
-        stream = self._stream
-        if stream is None:
-            return BackendStatus("disconnected")
-        if not stream.alive():
-            return BackendStatus("error", f"{self.kind} exited (code {stream.returncode})")
+    def status_detail(self) -> str:
         servers = self._facts.servers if self._facts else ()
-        return BackendStatus("connected", f"via {', '.join(servers[:3])}" if servers else "")
-
-    def route(self) -> Route:
-        proxy = self._facts.proxy if self._facts else None
-        return Route("proxy", proxy=proxy.url() if proxy else None)
-
-    def transport(self) -> Transport:
-        return "obfuscated"
-
-    def liveness(self) -> str | None:
-        stream = self._stream
-        if stream is not None and not stream.alive():
-            return f"{self.kind} exited (code {stream.returncode})"
-        return None
+        return f"via {', '.join(servers[:3])}" if servers else ""
 
     def endpoints(self) -> tuple[str, ...]:
         return self._facts.servers if self._facts else ()
-
-    def close(self) -> None:
-        self._stop()
-
-
-def _listening(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0

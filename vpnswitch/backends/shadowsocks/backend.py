@@ -9,19 +9,17 @@ listens, since the client has read it by then.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import socket
 import time
 from collections import deque
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 import requests
 
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route
+from vpnswitch.backends.base import BackendContext
+from vpnswitch.backends.localproxy import ProxyProcessBackend, free_port
 from vpnswitch.backends.params import Param, validate
 from vpnswitch.backends.shadowsocks.keys import (
     CIPHERS_2022,
@@ -32,11 +30,9 @@ from vpnswitch.backends.shadowsocks.keys import (
     parse_dynamic_answer,
     parse_key,
 )
-from vpnswitch.backends.vendors.stream import LineStream
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.core.files import atomic_write
-from vpnswitch.core.model import Transport
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +53,6 @@ def key_problem(value: Any) -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def client_config(key: ServerKey, local_port: int) -> dict[str, Any]:
     """The client's JSON config (the same keys for ss-local and sslocal)."""
     config: dict[str, Any] = {
@@ -75,10 +65,11 @@ def client_config(key: ServerKey, local_port: int) -> dict[str, Any]:
     return config
 
 
-class ShadowsocksBackend(Backend):
+class ShadowsocksBackend(ProxyProcessBackend):
     name = "shadowsocks"
     display_name = "Shadowsocks / Outline"
-    route_kind = "proxy"
+    client_label = "the Shadowsocks client"
+    folder_prefix = "shadowsocks"
     params_spec: ClassVar[tuple[Param, ...]] = (
         Param("access_key", "secret", "Access key",
               help="The ss:// or ssconf:// key from your provider or Outline server; kept in your keyring.",
@@ -92,10 +83,7 @@ class ShadowsocksBackend(Backend):
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         super().__init__(profile, context)
-        self._stream: LineStream | None = None
-        self._port: int | None = None
         self._server: ServerKey | None = None
-        self._last: deque[str] = deque(maxlen=5)
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -135,87 +123,26 @@ class ShadowsocksBackend(Backend):
             return str(self.params["binary"])
         return RUST if server.method in CIPHERS_2022 else LIBEV
 
-    def _folder(self) -> Path:
-        digest = hashlib.sha256(self.profile.name.encode()).hexdigest()[:10]
-        folder = self.context.work_dir / f"shadowsocks-{digest}"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return folder
-
     def connect(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        self._stop()
+        self.stop_client()
         server = self._server_key()
         port = int(self.params.get("local_port") or 0) or free_port()
-        folder = self._folder()
-        config_path = folder / "client.json"
+        config_path = self.folder() / "client.json"
         atomic_write(config_path, json.dumps(client_config(server, port)).encode(), 0o600)
-        self._last.clear()
-        stream = LineStream(self.context.runner, [self.program(server), "-c", str(config_path)],
-                            folder / "client.log", self._last.append)
         try:
-            stream.start()  # AppMissing when not installed: fatal, explained by the runner
-            self._stream, self._port, self._server = stream, port, server
-            while time.monotonic() < deadline:
-                if not stream.alive():
-                    raise BackendError(f"the Shadowsocks client exited with code {stream.returncode} "
-                                       f"({' / '.join(self._last) or 'no output'})",
-                                       fatal=_config_refused(self._last))
-                if _listening(port):
-                    log.info("Shadowsocks client for %s listening on 127.0.0.1:%d", server.describe(), port)
-                    return
-                time.sleep(0.05)
-            raise BackendError(f"the Shadowsocks client did not start listening within {timeout:g} s")
-        except BaseException:
-            self._stop()
-            raise
+            self._server = server
+            self.launch([self.program(server), "-c", str(config_path)], "socks5h", "127.0.0.1", port, deadline)
+            log.info("Shadowsocks client for %s listening on 127.0.0.1:%d", server.describe(), port)
         finally:
             config_path.unlink(missing_ok=True)  # read at start: the password does not stay on disk
 
-    def disconnect(self, timeout: float) -> None:
-        self._stop(timeout)
+    def refused(self, lines: deque[str]) -> bool:
+        text = " ".join(lines).lower()
+        return any(word in text for word in ("invalid", "unsupported", "error in config", "unknown cipher"))
 
-    def _stop(self, timeout: float = 5.0) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.stop(timeout=min(timeout, 5.0))
-
-    def status(self, timeout: float) -> BackendStatus:
-        stream = self._stream
-        if stream is None:
-            return BackendStatus("disconnected")
-        if not stream.alive():
-            return BackendStatus("error", f"the Shadowsocks client exited (code {stream.returncode})")
-        return BackendStatus("connected", self._server.describe() if self._server else "")
-
-    def route(self) -> Route:
-        return Route("proxy", proxy=f"socks5h://127.0.0.1:{self._port}" if self._port else None)
-
-    def transport(self) -> Transport:
-        return "obfuscated"
-
-    def liveness(self) -> str | None:
-        stream = self._stream
-        if stream is not None and not stream.alive():
-            return f"the Shadowsocks client exited (code {stream.returncode})"
-        return None
+    def status_detail(self) -> str:
+        return self._server.describe() if self._server else ""
 
     def endpoints(self) -> tuple[str, ...]:
         return (self._server.host,) if self._server else ()
-
-    def close(self) -> None:
-        self._stop()
-
-
-def _listening(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _config_refused(lines: deque[str]) -> bool:
-    """A client that refuses its config will refuse it again: not worth retrying."""
-    text = " ".join(lines).lower()
-    return any(word in text for word in ("invalid", "unsupported", "error in config", "unknown cipher"))
-
-
-__all__ = ["ShadowsocksBackend", "client_config", "key_problem"]

@@ -1,0 +1,1 @@
+"""Lantern's headless client as a proxy profile."""
