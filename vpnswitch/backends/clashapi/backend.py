@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route
 from vpnswitch.backends.clashapi.client import ClashController, ControllerError, controller_problem
-from vpnswitch.backends.params import Param, validate
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError, SecretsUnavailable
 from vpnswitch.core.model import RouteKind, Transport
+from vpnswitch.core.params import Param, validate
 
 log = logging.getLogger(__name__)
 

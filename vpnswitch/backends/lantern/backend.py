@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from vpnswitch.backends.localproxy import ProxyProcessBackend, free_port
-from vpnswitch.backends.params import Param, validate
+from vpnswitch.core.params import Param, validate
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 
 from vpnswitch.backends.base import BackendContext
 from vpnswitch.backends.localproxy import ProxyProcessBackend, listening
-from vpnswitch.backends.params import Param, validate
 from vpnswitch.backends.proxycore.coreconfig import CoreConfigError, CoreFacts, CoreKind, facts, parse
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
 from vpnswitch.core.files import FileTooLarge, NotARegularFile, read_regular_file
+from vpnswitch.core.params import Param, validate
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ import requests
 
 from vpnswitch.backends.base import BackendContext
 from vpnswitch.backends.localproxy import ProxyProcessBackend, free_port
-from vpnswitch.backends.params import Param, validate
 from vpnswitch.backends.shadowsocks.keys import (
     CIPHERS_2022,
     AccessKeyError,
@@ -33,6 +32,7 @@ from vpnswitch.backends.shadowsocks.keys import (
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.core.files import atomic_write
+from vpnswitch.core.params import Param, validate
 
 log = logging.getLogger(__name__)
 
