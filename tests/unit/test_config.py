@@ -231,3 +231,15 @@ def test_only_regular_files_of_a_sane_size_are_read(tmp_path: Path) -> None:
     big.write_bytes(b" " * (1024 * 1024 + 1))
     with pytest.raises(ConfigUnreadable, match="larger than 1024 KiB"):
         load_config(big, CATALOG)
+
+
+def test_way_out_is_optional_checked_and_kept() -> None:
+    data = json.loads(json.dumps(GOOD))
+    data["profiles"][0]["way_out"] = "registered"
+    config = config_from_dict(data, CATALOG)
+    assert config.profiles[0].way_out == "registered"
+    assert config_to_dict(config)["profiles"][0]["way_out"] == "registered"
+    assert "way_out" not in config_to_dict(config_from_dict(GOOD, CATALOG))["profiles"][0]
+    data["profiles"][0]["way_out"] = "fast"
+    with pytest.raises(ConfigError, match=r"profiles\[0\]\.way_out: must be one of plain, obfuscated, tor, registered"):
+        config_from_dict(data, CATALOG)

@@ -24,6 +24,11 @@ CONFIG_VERSION = 1
 # A real config is a few KiB; anything near this is not one of ours (or an attack on the parser).
 MAX_CONFIG_BYTES = 1024 * 1024
 
+# What kind of way out a profile is, for the failover order: a plain VPN (WireGuard, OpenVPN, vendor apps), an
+# obfuscated one (Shadowsocks, V2Ray-family, Psiphon, Lantern), Tor, or a VPN registered with the authority
+# (whitelisted, so it survives a crackdown, but not private).
+WayOut = Literal["plain", "obfuscated", "tor", "registered"]
+WAY_OUTS: tuple[str, ...] = ("plain", "obfuscated", "tor", "registered")
 Role = Literal["canary", "must-reach"]
 Preference = Literal["speed", "privacy"]
 ROLES: tuple[str, ...] = ("canary", "must-reach")
@@ -49,6 +54,8 @@ class Profile:
     backend: str
     params: Mapping[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    # The kind of way out, when the user knows better than the backend (a VPN registered with the authority).
+    way_out: WayOut | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,7 @@ def _parse_profile(raw: object, where: str, catalog: BackendCatalog | None, prob
     if not isinstance(raw, dict):
         problems.add(where, f"must be an object, not {_type_name(raw)}")
         return None
-    _expect_keys(raw, ("name", "backend", "params", "enabled"), where, problems)
+    _expect_keys(raw, ("name", "backend", "params", "enabled", "way_out"), where, problems)
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         problems.add(f"{where}.name", "must be a non-empty string")
@@ -230,9 +237,13 @@ def _parse_profile(raw: object, where: str, catalog: BackendCatalog | None, prob
         for key, problem in catalog.validate_params(backend, params):
             problems.add(f"{where}.params.{key}" if key else f"{where}.params", problem)
     enabled = _get_bool(raw, "enabled", True, where, problems)
+    way_out = raw.get("way_out")
+    if way_out is not None and way_out not in WAY_OUTS:
+        problems.add(f"{where}.way_out", f"must be one of {', '.join(WAY_OUTS)}, not {json.dumps(way_out)}")
+        way_out = None
     if name is None or backend is None or params is None:
         return None
-    return Profile(name=name, backend=backend, params=dict(params), enabled=enabled)
+    return Profile(name=name, backend=backend, params=dict(params), enabled=enabled, way_out=way_out)
 
 
 def _parse_target(raw: object, where: str, problems: _Problems) -> ProbeTarget | None:
@@ -390,7 +401,8 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     return {
         "version": CONFIG_VERSION,
         "profiles": [
-            {"name": p.name, "backend": p.backend, "enabled": p.enabled, "params": dict(p.params)}
+            {"name": p.name, "backend": p.backend, "enabled": p.enabled, "params": dict(p.params),
+             **({"way_out": p.way_out} if p.way_out else {})}
             for p in config.profiles
         ],
         "targets": [{"url": t.url, "role": t.role, "expect": list(t.expect)} for t in config.targets],

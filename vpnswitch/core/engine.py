@@ -71,6 +71,8 @@ T_RETRY = "retry"
 T_FAILBACK = "failback"
 
 FAILBACK_CHECK_EVERY = 60.0
+# Per-network memory also keeps the kind of way out that worked there, under "<network>#way-out".
+WAY_OUT_KEY = "#way-out"
 HISTORY_ROUNDS = 20
 HEALTHY_RESETS_STRIKES_AFTER = 600.0
 
@@ -230,11 +232,10 @@ def _quarantine(s: EngineState, profile: str, reason: str, now: float) -> Engine
 
 def _choose_start(s: EngineState, now: float) -> str | None:
     options = policy.candidates(s.config, now, s.quarantine, s.errors)
-    if not options:
-        return None
-    remembered = s.memory.get(s.network or "") if s.config.per_network_memory else None
-    names = [p.name for p in options]
-    return remembered if remembered in names else names[0]
+    network = s.network or ""
+    if not s.config.per_network_memory:
+        return policy.start_choice(options, None, None)
+    return policy.start_choice(options, s.memory.get(network), s.memory.get(network + WAY_OUT_KEY))
 
 
 def _no_candidate(s: EngineState, now: float, reason: str, out: _Out, holding: str | None = None) -> EngineState:
@@ -379,8 +380,12 @@ def _verified(s: EngineState, profile: str, now: float, out: _Out) -> EngineStat
     if network and s.config.per_network_memory:
         memory = dict(s.memory)
         memory[network] = profile
-        s = replace(s, memory=memory)
         out(Remember(network, profile))
+        connected_info = s.config.profile(profile)
+        if connected_info is not None:  # the kind of way out that works here, for when that profile cannot
+            memory[network + WAY_OUT_KEY] = connected_info.way_out
+            out(Remember(network + WAY_OUT_KEY, connected_info.way_out))
+        s = replace(s, memory=memory)
     if s.config.failback:
         out(SetTimer(T_FAILBACK, now + FAILBACK_CHECK_EVERY))
     return _schedule_probe(s, now, out)
@@ -739,7 +744,7 @@ def _config_changed(s: EngineState, config: EngineConfig, now: float, out: _Out)
         s, config=config,
         quarantine={k: v for k, v in s.quarantine.items() if k in names},
         errors={k: v for k, v in s.errors.items() if k in names},
-        memory={k: v for k, v in s.memory.items() if v in names},
+        memory={k: v for k, v in s.memory.items() if v in names or k.endswith(WAY_OUT_KEY)},
     )
     out(Record("config", {"profiles": [p.name for p in config.profiles if p.enabled]}))
     active = s.active

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from vpnswitch.core.config import Timings
+from vpnswitch.core.config import Timings, WayOut
 
 RouteKind = Literal["tunnel", "proxy"]
 Transport = Literal["udp", "tcp", "obfuscated", "proxy", "unknown"]
@@ -77,6 +77,15 @@ class ProfileInfo:
     route_kind: RouteKind = "tunnel"
     enabled: bool = True
     is_tor: bool = False
+    declared_way_out: WayOut | None = None  # the user's word wins (only they know a VPN is registered)
+
+    @property
+    def way_out(self) -> WayOut:
+        if self.declared_way_out is not None:
+            return self.declared_way_out
+        if self.is_tor:
+            return "tor"
+        return "obfuscated" if self.transport in ("obfuscated", "proxy") else "plain"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from vpnswitch.core.model import EngineConfig, ProfileInfo, Quarantine
+from vpnswitch.core.model import EngineConfig, ProfileInfo, Quarantine, WayOut
 
 MASK64 = (1 << 64) - 1
 
@@ -31,11 +31,28 @@ def jittered_interval(low: float, high: float, unit: float) -> float:
 
 
 def ranked(config: EngineConfig) -> list[ProfileInfo]:
-    """Enabled profiles in the user's order; the privacy preference moves Tor profiles to the front."""
+    """Enabled profiles in the user's order. The privacy preference moves Tor to the front and registered
+    VPNs (whitelisted by the authority, so not private) to the back."""
     enabled = [p for p in config.profiles if p.enabled]
     if config.preference == "privacy":
-        return sorted(enabled, key=lambda p: 0 if p.is_tor else 1)
+        return sorted(enabled, key=lambda p: {"tor": 0, "registered": 2}.get(p.way_out, 1))
     return enabled
+
+
+def _after_dpi_kill(profile: ProfileInfo, killed: ProfileInfo, preference: str) -> int:
+    """Group order after a DPI-style kill of a plain tunnel: the firewall recognises that kind of traffic, so
+    disguised ways out go first and another tunnel of the same kind goes last.
+
+    speed:   obfuscated, registered, plain on another transport, Tor, plain on the same transport
+    privacy: Tor, obfuscated, plain on another transport, plain on the same transport, registered
+    """
+    way_out: WayOut = profile.way_out
+    if way_out == "plain":
+        same = profile.transport == killed.transport or "unknown" in (profile.transport, killed.transport)
+        return {"speed": 4, "privacy": 3}[preference] if same else 2
+    order = {"speed": {"obfuscated": 0, "registered": 1, "tor": 3},
+             "privacy": {"tor": 0, "obfuscated": 1, "registered": 4}}
+    return order.get(preference, order["speed"])[way_out]
 
 
 def candidates(
@@ -48,17 +65,31 @@ def candidates(
 ) -> list[ProfileInfo]:
     """Profiles that may be tried now, best first.
 
-    After a DPI-style kill of a UDP profile (it worked, then stopped carrying traffic) profiles on other
-    transports (TCP/443, obfuscated, proxies) go first: another plain UDP tunnel is likely to die the same way.
+    After a DPI-style kill of a plain tunnel (it worked, then stopped carrying traffic) obfuscated ways out
+    go before other plain ones, and a plain tunnel on the same transport goes last: it is likely to die the
+    same way (see ``_after_dpi_kill``; the user's order holds within each group).
     """
     usable = [
         p for p in ranked(config)
         if p.name not in exclude and p.name not in errors
         and (p.name not in quarantine or quarantine[p.name].until <= now)
     ]
-    if after_dpi_kill_of is not None and after_dpi_kill_of.transport == "udp":
-        usable.sort(key=lambda p: 1 if p.transport == "udp" else 0)
+    killed = after_dpi_kill_of
+    if killed is not None and killed.way_out == "plain":
+        usable.sort(key=lambda p: _after_dpi_kill(p, killed, config.preference))
     return usable
+
+
+def start_choice(options: Sequence[ProfileInfo], remembered: str | None, remembered_way_out: str | None) -> str | None:
+    """Where to start on a network: the profile that last worked there, else the first usable one of the kind
+    that worked there (the network blocks what it blocks), else the best."""
+    if not options:
+        return None
+    names = [p.name for p in options]
+    if remembered in names:
+        return remembered
+    same_kind = [p.name for p in options if p.way_out == remembered_way_out]
+    return same_kind[0] if same_kind else names[0]
 
 
 def crash_loop_engaged(switch_times: Sequence[float], now: float, cap: int, window: float) -> bool:
