@@ -39,7 +39,7 @@ class FakeDesktop:
 
     def write(self, settings: Mapping[str, Any]) -> None:
         self.writes.append(dict(settings))
-        self.settings = dict(settings)
+        self.settings.update(settings)  # as every real desktop does: only the keys given
 
     def close(self) -> None:
         self.closed += 1

@@ -38,7 +38,7 @@ class ProxyDesktop(Protocol):
         ...
 
     def write(self, settings: Mapping[str, Any]) -> None:
-        """Put back settings returned by ``read``."""
+        """Put back settings returned by ``read``, or some of their keys: only the keys given are written."""
         ...
 
     def close(self) -> None:
