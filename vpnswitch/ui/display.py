@@ -7,7 +7,6 @@ Linux and other X11/Wayland systems only; Windows and macOS always have their pl
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import importlib.util
 import os
 import re
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LDD_TIMEOUT = 10.0
+LIBXCB = "libxcb.so.1"
 # Platforms that draw without a display server (tests, VNC, framebuffers): nothing to check.
 NO_DISPLAY_NEEDED = frozenset({"offscreen", "minimal", "vnc", "linuxfb", "eglfs", "minimalegl", "vkkhrdisplay"})
 
@@ -128,11 +128,8 @@ def ldd_missing(plugin: Path) -> list[str]:
 
 def x_server_reachable(display: str) -> bool | None:
     """Whether an X server answers on ``display`` (None when libxcb itself is not there to ask)."""
-    name = ctypes.util.find_library("xcb")
-    if not name:
-        return None
     try:
-        xcb = ctypes.CDLL(name)
+        xcb = ctypes.CDLL(LIBXCB)  # by its file name: ctypes.util.find_library would run ldconfig, ~0.1 s
     except OSError:
         return None
     xcb.xcb_connect.restype = ctypes.c_void_p
