@@ -65,6 +65,15 @@ def test_an_offscreen_platform_needs_no_display() -> None:
     display.check({"QT_QPA_PLATFORM": "offscreen"}, platform="linux")  # no exception
 
 
+def test_a_wayland_session_uses_the_wayland_plugin() -> None:
+    display.check({"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"}, platform="linux")
+
+
+def test_wayland_outside_a_wayland_session_is_told_how_to_choose_it() -> None:
+    with pytest.raises(display.DisplayUnavailable, match="QT_QPA_PLATFORM=wayland"):
+        display.check({"WAYLAND_DISPLAY": "wayland-0"}, platform="linux")
+
+
 def absent_library() -> tuple[str, str]:
     listed = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=30).stdout
     for soname, package in ABSENT_CANDIDATES.items():

@@ -5,6 +5,7 @@ travel with it, and started in Urdu it shows its tray icon and an Urdu settings 
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,14 @@ def test_the_bundle_answers_on_the_command_line(bundle: tuple[Path, Path]) -> No
     result = subprocess.run([str(bundle[0] / "vpnswitch"), "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert __version__ in result.stdout + result.stderr
+
+
+def test_the_bundle_without_a_display_says_so(bundle: tuple[Path, Path], tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["VPNSWITCH_HOME"] = str(tmp_path)
+    result = subprocess.run([str(bundle[0] / "vpnswitch")], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1, result.stderr
+    assert "no graphical display" in result.stderr
 
 
 def test_the_bundle_shows_its_tray_icon_and_speaks_urdu(bundle: tuple[Path, Path], tmp_path: Path) -> None:

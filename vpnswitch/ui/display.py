@@ -173,7 +173,8 @@ def check(env: dict[str, str] | None = None, platform: str = sys.platform) -> No
         if name == "wayland" and not env.get("WAYLAND_DISPLAY"):
             continue
         if name == "xcb" and not env.get("DISPLAY"):
-            problems.append("DISPLAY is not set, so Qt's xcb (X11) platform cannot be used.")
+            hint = " For a Wayland session, set QT_QPA_PLATFORM=wayland." if env.get("WAYLAND_DISPLAY") else ""
+            problems.append("DISPLAY is not set, so Qt's xcb (X11) platform cannot be used." + hint)
             continue
         plugin = find_plugin(name, env)
         if plugin is None:
