@@ -280,6 +280,13 @@ def cmd_proxy(args: argparse.Namespace) -> int:
 def cmd_tray(args: argparse.Namespace) -> int:
     import importlib
 
+    from vpnswitch.ui import display  # no Qt in it: Qt aborts the process where it cannot start
+
+    try:
+        display.check()
+    except display.DisplayUnavailable as exc:
+        _err(str(exc))
+        return EXIT_FAILED
     try:
         run_tray = importlib.import_module("vpnswitch.ui.app").run_tray  # Qt is imported only for the tray
     except ImportError as exc:

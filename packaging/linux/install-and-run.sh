@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs vpnswitch for the current user from this checkout and starts it in the tray.
 # Debian/Ubuntu: installs the few system libraries Qt needs (asks for your password once),
-# then puts vpnswitch in its own virtual environment under ~/.local/share/vpnswitch, running from this
-# checkout (keep it where it is), and links the command into ~/.local/bin.
+# then installs vpnswitch (icons and translations included) into its own virtual environment under
+# ~/.local/share/vpnswitch and links the command into ~/.local/bin. The checkout is not needed afterwards.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -21,9 +21,8 @@ if [ ! -x "$PREFIX/venv/bin/python" ]; then
   python3 -m venv "$PREFIX/venv"
 fi
 "$PREFIX/venv/bin/python" -m pip install -q --upgrade pip
-# Installed from this checkout (editable): the icons and translations are read from its resources/ folder.
-"$PREFIX/venv/bin/python" -m pip install -q -e .
-"$PREFIX/venv/bin/python" -m vpnswitch.ui.i18n_build
+# A real install (not editable): the build compiles the translations and copies the icons into the package.
+"$PREFIX/venv/bin/python" -m pip install -q .
 mkdir -p "$HOME/.local/bin"
 ln -sf "$PREFIX/venv/bin/vpnswitch" "$HOME/.local/bin/vpnswitch"
 

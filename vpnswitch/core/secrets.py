@@ -9,9 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import keyring
-import keyring.errors
-
 from vpnswitch.core.errors import SecretsUnavailable
 
 log = logging.getLogger(__name__)
@@ -38,6 +35,8 @@ class SecretStore:
         self._backend = backend
 
     def _keyring(self) -> Any:
+        import keyring  # imported on first use: about 3 MB the tray app need not hold while no profile has secrets
+
         backend = self._backend if self._backend is not None else keyring.get_keyring()
         module = type(backend).__module__
         if module.startswith(_REFUSED_MODULES):
@@ -56,6 +55,8 @@ class SecretStore:
         return f"{type(backend).__module__}.{type(backend).__name__}"
 
     def _call(self, what: str, fn: Any, *args: str) -> Any:
+        import keyring.errors
+
         backend = self._keyring()
         try:
             return getattr(backend, fn)(*args)

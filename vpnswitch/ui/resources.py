@@ -17,15 +17,18 @@ DESKTOP_ID = "io.github.vpnswitch.VpnSwitch"
 
 @cache
 def resources_dir() -> Path:
-    """``VPNSWITCH_RESOURCES``, the frozen bundle, the source tree, or the installed data dir — first that exists."""
+    """Where the icons and translations are, the first that exists of: ``VPNSWITCH_RESOURCES``; the package's own
+    ``vpnswitch/resources`` (an installed wheel, pipx, or the PyInstaller bundle, which keeps that layout); the
+    ``resources/`` folder of a source checkout (an editable install)."""
+    package = Path(__file__).resolve().parents[1]
     candidates = []
     if os.environ.get("VPNSWITCH_RESOURCES"):
         candidates.append(Path(os.environ["VPNSWITCH_RESOURCES"]))
+    candidates.append(package / "resources")
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
-        candidates.append(Path(bundle) / "resources")
-    candidates.append(Path(__file__).resolve().parents[2] / "resources")
-    candidates.append(Path(sys.prefix) / "share" / "vpnswitch" / "resources")
+        candidates.append(Path(bundle) / "vpnswitch" / "resources")
+    candidates.append(package.parent / "resources")
     for candidate in candidates:
         if (candidate / "icons").is_dir():
             return candidate
