@@ -55,6 +55,7 @@ from tests.lab.daemon import (
 from tests.lab.harness import Lab
 from vpnswitch.core.config import Timings
 from vpnswitch.core.errors import VpnSwitchError
+from vpnswitch.system.runner import stop_process
 
 Sample = dict[str, Any]
 KEYS = ("detect_s", "outage_s", "switches", "false_switches")
@@ -209,12 +210,7 @@ def openvpn_alone(bench: Bench) -> Sample:
             answered = _wait(lambda: watch.answered_after(blocked_at), LIMIT, "the site through TCP/443", proc)
         moved = log.read_text(errors="replace").count("Initialization Sequence Completed") - 1
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc, grace=10)
         lab.unblock_all()
     return {"detect_s": round(detected - blocked_at, 3), "outage_s": round(answered - blocked_at, 3),
             "switches": moved, "false_switches": 0}

@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import in_ci
 from tests.gui.xsession import tied_to_parent
+from vpnswitch.system.runner import stop_process
 
 KEYRING_PASSWORD = "test-login-password"
 
@@ -56,13 +57,8 @@ def _start_bus(root: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
 
 def _stop(*procs: subprocess.Popen[bytes] | None) -> None:
     for proc in procs:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        if proc is not None:
+            stop_process(proc, grace=5)
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
 

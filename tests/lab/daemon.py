@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from tests.lab.harness import Lab
 from vpnswitch.core.errors import VpnSwitchError
 from vpnswitch.core.paths import Paths
 from vpnswitch.service import ipc
+from vpnswitch.system.runner import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 _SITEWATCH = Path(__file__).resolve().with_name("sitewatch.py")
@@ -144,14 +144,7 @@ class LabDaemon:
         """SIGTERM by PID (the daemon takes its VPN down), SIGKILL if it does not finish; the exit code."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
+        return stop_process(self.proc, grace=timeout)
 
     def __enter__(self) -> LabDaemon:
         return self.start()
@@ -345,13 +338,8 @@ class SiteWatch:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        if self.proc is not None:
+            stop_process(self.proc, grace=5)
 
     def close(self) -> None:
         self.stop()

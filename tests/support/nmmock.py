@@ -26,6 +26,7 @@ from jeepney.io.blocking import open_dbus_connection  # type: ignore[import-unty
 from jeepney.wrappers import unwrap_msg  # type: ignore[import-untyped]
 
 from tests.conftest import in_ci
+from vpnswitch.system.runner import stop_process
 
 NM = "org.freedesktop.NetworkManager"
 MAIN = "/org/freedesktop"
@@ -150,13 +151,8 @@ def dbus_mock(tmp: Path, template: str, bus_name: str) -> Iterator[NmMock]:
         yield NmMock(address, log, bus_name)
     finally:
         for proc in (mock, bus):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
+            if proc is not None:
+                stop_process(proc, grace=5)
 
 
 def _wait_for_name(address: str, mock: subprocess.Popen[bytes], log: Path, bus_name: str) -> None:

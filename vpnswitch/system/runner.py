@@ -92,6 +92,22 @@ def kill_tree(pid: int, grace: float = KILL_GRACE) -> None:
     psutil.wait_procs(alive, timeout=grace)
 
 
+def stop_process(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE) -> int | None:
+    """Stop one child by its handle: SIGTERM, then SIGKILL if it has not exited within ``grace``; its exit code.
+
+    For a single process that needs no tree-kill (a helper daemon, a test's server); ``kill_tree`` is for a
+    program whose children must go too.
+    """
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace)
+    return proc.returncode
+
+
 class _CappedReader(threading.Thread):
     """Drains a pipe so the child never blocks, keeping at most ``limit`` bytes."""
 
