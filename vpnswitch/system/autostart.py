@@ -29,6 +29,7 @@ from typing import Literal, Protocol
 from vpnswitch import APP_ID
 from vpnswitch.core.errors import VpnSwitchError
 from vpnswitch.core.files import atomic_write
+from vpnswitch.system import winregistry
 
 State = Literal["on", "off", "other"]
 
@@ -300,38 +301,29 @@ class Registry(Protocol):
 
 
 class WinRegistry:
-    """HKEY_CURRENT_USER through winreg (Windows only; imported lazily)."""
+    """HKEY_CURRENT_USER through the shared registry wrapper, with its errors said as autostart errors."""
 
     def get(self, key: str, name: str) -> str | bytes | None:
-        if sys.platform != "win32":
-            raise AutostartError("the Windows registry exists only on Windows")
-        import winreg
-
         try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_READ) as handle:
-                value, _kind = winreg.QueryValueEx(handle, name)
-        except FileNotFoundError:
+            found = winregistry.read_value(key, name)
+        except winregistry.NotOnWindows as exc:
+            raise AutostartError(str(exc)) from None
+        if found is None:
             return None
+        value = found[0]
         return value if isinstance(value, (str, bytes)) else str(value)
 
     def set_string(self, key: str, name: str, value: str) -> None:
-        if sys.platform != "win32":
-            raise AutostartError("the Windows registry exists only on Windows")
-        import winreg
-
-        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_SET_VALUE) as handle:
-            winreg.SetValueEx(handle, name, 0, winreg.REG_SZ, value)
+        try:
+            winregistry.write_value(key, name, value, winregistry.REG_SZ)
+        except winregistry.NotOnWindows as exc:
+            raise AutostartError(str(exc)) from None
 
     def delete(self, key: str, name: str) -> None:
-        if sys.platform != "win32":
-            raise AutostartError("the Windows registry exists only on Windows")
-        import winreg
-
         try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_SET_VALUE) as handle:
-                winreg.DeleteValue(handle, name)
-        except FileNotFoundError:
-            pass
+            winregistry.delete_value(key, name)
+        except winregistry.NotOnWindows as exc:
+            raise AutostartError(str(exc)) from None
 
 
 def windows_command_line(argv: Sequence[str]) -> str:

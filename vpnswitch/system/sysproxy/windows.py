@@ -3,23 +3,26 @@
 WinINet's own SOCKS entry (``socks=host:port``) is SOCKS4 to Chromium-based browsers, which then resolve
 names locally — a DNS leak, and useless under DNS poisoning. So the proxy is set as a PAC script that says
 ``SOCKS5``, served from a tiny loopback HTTP server (WinINet does not reliably accept file:// PAC URLs).
+The same settings also tell where an app without a command line (Psiphon) has put its own local proxy.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from vpnswitch.core.errors import BackendError
+from vpnswitch.system import winregistry
 from vpnswitch.system.sysproxy.pac import PacServer
 
 log = logging.getLogger(__name__)
 
 KEY_PATH = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
-REG_SZ = 1
-REG_DWORD = 4
+REG_SZ = winregistry.REG_SZ
+REG_DWORD = winregistry.REG_DWORD
 VALUES = ("ProxyEnable", "ProxyServer", "ProxyOverride", "AutoConfigURL")
 INTERNET_OPTION_REFRESH = 37
 INTERNET_OPTION_SETTINGS_CHANGED = 39
@@ -34,41 +37,19 @@ class Registry(Protocol):
 
 
 class WinRegistry:
-    """HKEY_CURRENT_USER\\...\\Internet Settings through winreg."""
+    """HKEY_CURRENT_USER\\...\\Internet Settings through the shared registry wrapper."""
 
     def __init__(self, path: str = KEY_PATH) -> None:
         self._path = path
 
     def get(self, name: str) -> tuple[Any, int] | None:
-        if sys.platform != "win32":
-            raise OSError("the Windows registry exists only on Windows")
-        import winreg
-
-        try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, self._path) as key:
-                value, kind = winreg.QueryValueEx(key, name)
-                return value, int(kind)
-        except FileNotFoundError:
-            return None
+        return winregistry.read_value(self._path, name)
 
     def set(self, name: str, value: Any, kind: int) -> None:
-        if sys.platform != "win32":
-            raise OSError("the Windows registry exists only on Windows")
-        import winreg
-
-        with winreg.CreateKey(winreg.HKEY_CURRENT_USER, self._path) as key:
-            winreg.SetValueEx(key, name, 0, kind, value)
+        winregistry.write_value(self._path, name, value, kind)
 
     def delete(self, name: str) -> None:
-        if sys.platform != "win32":
-            raise OSError("the Windows registry exists only on Windows")
-        import winreg
-
-        try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, self._path, 0, winreg.KEY_SET_VALUE) as key:
-                winreg.DeleteValue(key, name)
-        except FileNotFoundError:
-            pass
+        winregistry.delete_value(self._path, name)
 
 
 def wininet_refresh() -> None:
@@ -130,3 +111,38 @@ class WindowsInternetSettings:
         if self._pac is not None:
             self._pac.stop()
             self._pac = None
+
+
+# ------------------------------------------------------------------------ the proxy a VPN app has set
+
+_WININET_SOCKS = re.compile(r"(?:^|;)\s*socks=([^;:\s]+):(\d+)", re.IGNORECASE)
+_WININET_HTTP = re.compile(r"(?:^|;)\s*(?:https?=)?([^;=:\s]+):(\d+)\s*(?:;|$)", re.IGNORECASE)
+
+
+def proxy_from_wininet(proxy_server: str) -> str | None:
+    """``ProxyServer`` as apps like Psiphon set it (``http=127.0.0.1:P;https=…;socks=127.0.0.1:S``) → a URL
+    for probes: SOCKS with remote DNS when offered, else HTTP. Only local proxies count."""
+    socks = _WININET_SOCKS.search(proxy_server)
+    if socks and _is_local(socks.group(1)):
+        return f"socks5h://{socks.group(1)}:{socks.group(2)}"
+    http = _WININET_HTTP.search(proxy_server)
+    if http and _is_local(http.group(1)):
+        return f"http://{http.group(1)}:{http.group(2)}"
+    return None
+
+
+def _is_local(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def wininet_proxy_url(registry: Registry | None = None) -> str | None:
+    """The per-user WinINet proxy (what Psiphon sets) as a probe URL; None when off, not local or unreadable."""
+    registry = registry or WinRegistry()
+    try:
+        enabled = registry.get("ProxyEnable")
+        server = registry.get("ProxyServer")
+    except OSError:
+        return None
+    if enabled is None or not enabled[0] or server is None:
+        return None
+    return proxy_from_wininet(str(server[0]))
