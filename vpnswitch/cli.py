@@ -238,7 +238,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from vpnswitch.backends import registry
-    from vpnswitch.backends.networkmanager import import_file
+    from vpnswitch.backends.nm.backend import import_file
     from vpnswitch.core.config import save_config
 
     paths = _paths(args)

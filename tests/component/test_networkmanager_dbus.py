@@ -17,7 +17,7 @@ import pytest
 from tests.support.nmmock import NmMock, nm_mock
 from vpnswitch.backends.base import BackendContext
 from vpnswitch.backends.conflicts import find_conflicts
-from vpnswitch.backends.networkmanager import NetworkManagerBackend, import_file
+from vpnswitch.backends.nm.backend import NetworkManagerBackend, import_file
 from vpnswitch.backends.nm.dbus import IF_ACTIVE, IF_VPN, NM, NM_PATH, NmDbus
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError

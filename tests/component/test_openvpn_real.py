@@ -27,7 +27,7 @@ from tests.component.vpnpair import (
     require_prerequisites,
     wait_for,
 )
-from vpnswitch.backends.openvpn import device_name
+from vpnswitch.backends.openvpn.backend import device_name
 
 pytestmark = pytest.mark.lab
 

@@ -17,11 +17,11 @@ import pytest
 
 from tests.fakes import vendorfake as vf
 from vpnswitch.backends import registry
-from vpnswitch.backends.base import Backend, BackendContext, Route
+from vpnswitch.backends.base import Backend, BackendContext
 from vpnswitch.core.clock import SystemClock
 from vpnswitch.core.config import Config, ProbeTarget, Profile, Timings
 from vpnswitch.core.history import HistoryLog
-from vpnswitch.core.model import RoundResult, TargetResult
+from vpnswitch.core.model import RoundResult, Route, TargetResult
 from vpnswitch.service.loop import ThreadedLoop
 from vpnswitch.service.runtime import MemoryStore, Runtime
 from vpnswitch.system.netinfo import Counters, Underlay

@@ -17,7 +17,7 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from tests.gui.fakes import FakePort, command_profile
-from vpnswitch.backends import networkmanager
+from vpnswitch.backends.nm import backend as networkmanager
 from vpnswitch.core.config import Config, Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.system.autostart import XdgAutostart

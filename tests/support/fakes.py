@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.sim import SimLoop
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route
+from vpnswitch.backends.base import Backend, BackendContext, BackendStatus
 from vpnswitch.core.config import ProbeTarget, Profile
 from vpnswitch.core.errors import AppMissing, AuthFailed, BackendError
-from vpnswitch.core.model import RoundResult, TargetResult, Transport
+from vpnswitch.core.model import RoundResult, Route, TargetResult, Transport
 from vpnswitch.system.netinfo import Counters, Underlay
 
 

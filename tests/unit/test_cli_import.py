@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from vpnswitch import cli
-from vpnswitch.backends import networkmanager
+from vpnswitch.backends.nm import backend as networkmanager
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 

@@ -11,7 +11,7 @@ from tests.fakes import vendorfake as vf
 from tests.fakes.world import BIN
 from vpnswitch.backends import registry
 from vpnswitch.backends.detect import Detected, default_config, default_profiles, detect, read_keyfiles
-from vpnswitch.backends.locations import Layout
+from vpnswitch.system.oslayout import Layout
 
 
 def touch(root: Path, relative: str, text: str = "", executable: bool = False) -> Path:

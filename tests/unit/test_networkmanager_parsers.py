@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from vpnswitch.backends.networkmanager import NetworkManagerBackend
 from vpnswitch.backends.nm import nmcli, wgimport
+from vpnswitch.backends.nm.backend import NetworkManagerBackend
 from vpnswitch.backends.nm.model import ACTIVE_ACTIVATED, ACTIVE_ACTIVATING, activation_error, describe_reason
 from vpnswitch.core.errors import AuthFailed, BackendError
 from vpnswitch.system.runner import Completed

@@ -17,9 +17,9 @@ import psutil
 import pytest
 
 from tests.support.memkeyring import MemoryKeyring
-from vpnswitch.backends import openvpn as openvpn_module
 from vpnswitch.backends.base import BackendContext
-from vpnswitch.backends.openvpn import OpenVpnBackend, device_name, windows_argv
+from vpnswitch.backends.openvpn import backend as openvpn_module
+from vpnswitch.backends.openvpn.backend import OpenVpnBackend, device_name, windows_argv
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError
 from vpnswitch.core.secrets import SecretStore

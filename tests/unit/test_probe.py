@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.servers import HttpSite, SocksProxy
-from vpnswitch.backends.base import Route
 from vpnswitch.core.config import ProbeTarget
+from vpnswitch.core.model import Route
 from vpnswitch.system.probe import HttpProber, leak_check
 
 

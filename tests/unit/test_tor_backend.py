@@ -16,9 +16,9 @@ import psutil
 import pytest
 
 from tests.conftest import in_ci
-from vpnswitch.backends import tor_locate
 from vpnswitch.backends.base import BackendContext
-from vpnswitch.backends.tor import TorBackend
+from vpnswitch.backends.tor import locate as tor_locate
+from vpnswitch.backends.tor.backend import TorBackend
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import in_ci
-from vpnswitch.backends import tor_locate
-from vpnswitch.backends.tor_locate import TorInstall, find_plugins, find_tor, read_pt_config
+from vpnswitch.backends.tor import locate as tor_locate
+from vpnswitch.backends.tor.locate import TorInstall, find_plugins, find_tor, read_pt_config
 from vpnswitch.system.runner import Runner
 
 # The shape of the Expert Bundle's pt_config.json (15.x).

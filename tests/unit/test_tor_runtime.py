@@ -8,9 +8,10 @@ from typing import Any
 from tests.support.fakes import FakeBackend, FakeProber, FakeSensors, World
 from tests.support.sim import SimLoop
 from tests.support.simruntime import TARGETS
-from vpnswitch.backends.base import BackendContext, Route
+from vpnswitch.backends.base import BackendContext
 from vpnswitch.core.config import Config, Profile, Timings
 from vpnswitch.core.history import HistoryLog
+from vpnswitch.core.model import Route
 from vpnswitch.service.runtime import STANDBY_REFRESH, MemoryStore, Runtime
 
 

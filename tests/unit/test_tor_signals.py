@@ -7,7 +7,7 @@ of failed circuits; bootstrap warnings carry WARNING=… REASON=… HOSTADDR=…
 
 from __future__ import annotations
 
-from vpnswitch.backends.tor_control import TorSignals, parse_status_args
+from vpnswitch.backends.tor.control import TorSignals, parse_status_args
 
 
 class Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vpnswitch.backends.torrc import Bridge, BridgeLineError, TorrcSpec, check_extra_line, parse_bridge, render
+from vpnswitch.backends.tor.torrc import Bridge, BridgeLineError, TorrcSpec, check_extra_line, parse_bridge, render
 
 FP = "C9D097D3DC8062DB09810DDF36ABC9ADCE81C448"
 

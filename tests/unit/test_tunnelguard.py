@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vpnswitch.backends.base import Route
 from vpnswitch.core import engine
 from vpnswitch.core.config import Timings
 from vpnswitch.core.model import (
@@ -16,6 +15,7 @@ from vpnswitch.core.model import (
     Idle,
     Offline,
     ProfileInfo,
+    Route,
     SwitchInfo,
     Verifying,
 )

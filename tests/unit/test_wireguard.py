@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from vpnswitch.backends import wgparse
-from vpnswitch.backends import wireguard as wg_module
 from vpnswitch.backends.base import BackendContext
-from vpnswitch.backends.wireguard import WireGuardBackend
+from vpnswitch.backends.wireguard import backend as wg_module
+from vpnswitch.backends.wireguard.backend import WireGuardBackend
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
 from vpnswitch.system import privileged

@@ -12,27 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from vpnswitch.core.clock import Clock, SystemClock
 from vpnswitch.core.config import Profile
-from vpnswitch.core.model import RouteKind, Transport
+from vpnswitch.core.model import Route, RouteKind, Transport
 from vpnswitch.core.secrets import SecretStore
 from vpnswitch.system.runner import Runner
 from vpnswitch.system.sysproxy import SystemProxy
 
 StatusState = Literal["connected", "connecting", "disconnected", "error", "unknown"]
-
-
-@dataclass(frozen=True)
-class Route:
-    """How traffic leaves through a profile: a tunnel interface, or a local proxy URL (socks5h://…)."""
-
-    kind: RouteKind
-    interface: str | None = None
-    proxy: str | None = None
-
-    def describe(self) -> str:
-        return f"interface {self.interface}" if self.kind == "tunnel" else f"proxy {self.proxy}"
+# What a user may declare for software vpnswitch cannot look into (the ``transport`` parameter).
+DECLARED_TRANSPORTS = ("udp", "tcp", "obfuscated", "unknown")
 
 
 @dataclass(frozen=True)
@@ -158,3 +149,20 @@ def unknown_params(params: Mapping[str, Any], allowed: tuple[str, ...]) -> list[
             hint = f' (did you mean "{close[0]}"?)' if close else f" (known: {', '.join(allowed)})"
             problems.append((key, f"unknown parameter{hint}"))
     return problems
+
+
+def proxy_endpoint(url: str) -> tuple[str, int] | None:
+    """Host and port of a local proxy URL (socks5, socks5h or http); None when it is not one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("socks5", "socks5h", "http") or not parts.hostname or not parts.port:
+        return None
+    return parts.hostname, parts.port
+
+
+def declared_transport(params: Mapping[str, Any]) -> Transport:
+    """A profile with a ``proxy`` is a proxy; otherwise what its ``transport`` parameter says, else unknown."""
+    if params.get("proxy"):
+        return "proxy"
+    value = params.get("transport", "unknown")
+    return value if value in DECLARED_TRANSPORTS else "unknown"
+

@@ -10,28 +10,28 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route, param_list, unknown_params
+from vpnswitch.backends.base import (
+    DECLARED_TRANSPORTS,
+    Backend,
+    BackendContext,
+    BackendStatus,
+    declared_transport,
+    param_list,
+    proxy_endpoint,
+    unknown_params,
+)
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError
-from vpnswitch.core.model import Transport
+from vpnswitch.core.model import Route, Transport
 from vpnswitch.system import netinfo
 from vpnswitch.system.runner import ManagedProcess
 
 PARAMS = ("connect", "disconnect", "status", "interface", "proxy", "mode", "secret_env", "transport")
 MODES = ("oneshot", "foreground")
-TRANSPORTS = ("udp", "tcp", "obfuscated", "unknown")
 # Exit codes with a meaning: 77 (EX_NOPERM) means "credentials refused", which is not retried.
 EXIT_AUTH_FAILED = 77
 READY_POLL = 0.1
-
-
-def _proxy_endpoint(url: str) -> tuple[str, int] | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("socks5", "socks5h", "http") or not parts.hostname or not parts.port:
-        return None
-    return parts.hostname, parts.port
 
 
 class CommandBackend(Backend):
@@ -57,7 +57,7 @@ class CommandBackend(Backend):
                                  '(e.g. "socks5h://127.0.0.1:1080")'))
         if interface is not None and (not isinstance(interface, str) or not interface or len(interface) > 64):
             problems.append(("interface", "must be an interface name such as \"wg0\" or \"tun0\""))
-        if proxy is not None and (not isinstance(proxy, str) or _proxy_endpoint(proxy) is None):
+        if proxy is not None and (not isinstance(proxy, str) or proxy_endpoint(proxy) is None):
             problems.append(("proxy", "must look like socks5h://127.0.0.1:1080 or http://127.0.0.1:8080"))
         mode = params.get("mode", "oneshot")
         if mode not in MODES:
@@ -67,8 +67,8 @@ class CommandBackend(Backend):
         secret_env = params.get("secret_env")
         if secret_env is not None and (not isinstance(secret_env, str) or not secret_env.isidentifier()):
             problems.append(("secret_env", "must be an environment variable name such as VPN_PASSWORD"))
-        if params.get("transport", "unknown") not in TRANSPORTS:
-            problems.append(("transport", f"must be one of {', '.join(TRANSPORTS)}"))
+        if params.get("transport", "unknown") not in DECLARED_TRANSPORTS:
+            problems.append(("transport", f"must be one of {', '.join(DECLARED_TRANSPORTS)}"))
         return problems
 
     # ------------------------------------------------------------------------------------------ helpers
@@ -89,7 +89,7 @@ class CommandBackend(Backend):
         route = self.route()
         if route.interface:
             return netinfo.interface_up(route.interface) is True
-        endpoint = _proxy_endpoint(route.proxy or "")
+        endpoint = proxy_endpoint(route.proxy or "")
         return bool(endpoint and netinfo.tcp_port_open(*endpoint, timeout=min(timeout, 0.5)))
 
     def _fail(self, what: str, returncode: int, output: str) -> BackendError:
@@ -154,7 +154,7 @@ class CommandBackend(Backend):
         if route.interface:
             up = netinfo.interface_up(route.interface)
             return BackendStatus("connected" if up else "disconnected")
-        endpoint = _proxy_endpoint(route.proxy or "")
+        endpoint = proxy_endpoint(route.proxy or "")
         return BackendStatus("connected" if endpoint and netinfo.tcp_port_open(*endpoint) else "disconnected")
 
     def route(self) -> Route:
@@ -163,10 +163,7 @@ class CommandBackend(Backend):
         return Route("tunnel", interface=str(self.params["interface"]))
 
     def transport(self) -> Transport:
-        if self.params.get("proxy"):
-            return "proxy"
-        value = self.params.get("transport", "unknown")
-        return value if value in TRANSPORTS else "unknown"
+        return declared_transport(self.params)
 
     def liveness(self) -> str | None:
         if self._process is not None and not self._process.alive():

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from vpnswitch.backends.locations import Layout, system_layout
 from vpnswitch.backends.nm.model import NmConnection
 from vpnswitch.backends.vendors.spec import VendorSpec, clean_output
 from vpnswitch.core.errors import BackendError
+from vpnswitch.system.oslayout import Layout, system_layout
 from vpnswitch.system.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def find_conflicts(
     layout = layout or system_layout()
     runner = runner or Runner()
     if vendors is None:
-        from vpnswitch.backends.vendors.catalog import specs
+        from vpnswitch.backends.vendors.platform_specs import specs
 
         vendors = specs(layout.platform)
     installed = []
@@ -128,7 +128,7 @@ def _vendor_conflicts(spec: VendorSpec, program: str, runner: Runner, timeout: f
 
 def _nm_client(runner: Runner) -> Any:
     try:
-        from vpnswitch.backends.networkmanager import make_client
+        from vpnswitch.backends.nm.backend import make_client
 
         return make_client(runner)
     except (BackendError, ImportError):

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from vpnswitch.backends import tor_locate
 from vpnswitch.backends.conflicts import Conflict, find_conflicts
-from vpnswitch.backends.locations import Layout, normalise_platform, system_layout
 from vpnswitch.backends.nm.model import PROTON_PREFIX, NmConnection
+from vpnswitch.backends.tor import locate as tor_locate
 from vpnswitch.core import config as config_model
 from vpnswitch.core.config import Config, Profile
+from vpnswitch.system.oslayout import Layout, normalise_platform, system_layout
 from vpnswitch.system.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def detect(
 
 
 def _vendor_clis(layout: Layout) -> Iterable[Detected]:
-    from vpnswitch.backends.vendors.catalog import specs
+    from vpnswitch.backends.vendors.platform_specs import specs
 
     seen: set[str] = set()
     for spec in specs(layout.platform):
@@ -326,7 +326,7 @@ def _nm_list(layout: Layout, nm_connections: Any, runner: Runner | None) -> list
         return []
     if layout.root is not None:
         return read_keyfiles(layout.expand("/etc/NetworkManager/system-connections"))
-    from vpnswitch.backends.networkmanager import make_client
+    from vpnswitch.backends.nm.backend import make_client
     from vpnswitch.core.errors import BackendError
 
     try:
@@ -361,7 +361,7 @@ def _profile_name(text: str) -> str:
 
 def _attach_conflicts(found: list[Detected], layout: Layout, runner: Runner | None,
                       connections: list[NmConnection]) -> list[Detected]:
-    from vpnswitch.backends.vendors.catalog import specs
+    from vpnswitch.backends.vendors.platform_specs import specs
 
     wanted = {d.backend for d in found}
     vendor_specs = [s for s in specs(layout.platform) if s.name in wanted]

@@ -17,11 +17,11 @@ from vpnswitch.core.config import Profile
 
 _BUILTIN: dict[str, str] = {
     "command": "vpnswitch.backends.command:CommandBackend",
-    "wireguard": "vpnswitch.backends.wireguard:WireGuardBackend",
-    "openvpn": "vpnswitch.backends.openvpn:OpenVpnBackend",
-    "networkmanager": "vpnswitch.backends.networkmanager:NetworkManagerBackend",
-    "app": "vpnswitch.backends.app:AppBackend",
-    "tor": "vpnswitch.backends.tor:TorBackend",
+    "wireguard": "vpnswitch.backends.wireguard.backend:WireGuardBackend",
+    "openvpn": "vpnswitch.backends.openvpn.backend:OpenVpnBackend",
+    "networkmanager": "vpnswitch.backends.nm.backend:NetworkManagerBackend",
+    "app": "vpnswitch.backends.guiapp:AppBackend",
+    "tor": "vpnswitch.backends.tor.backend:TorBackend",
     # Vendor command-line clients: one declarative spec each, in vpnswitch.backends.vendors.
     "mullvad": "vpnswitch.backends.vendors.mullvad:MullvadBackend",
     "nordvpn": "vpnswitch.backends.vendors.nordvpn:NordVpnBackend",

@@ -17,6 +17,18 @@ RouteKind = Literal["tunnel", "proxy"]
 Transport = Literal["udp", "tcp", "obfuscated", "proxy", "unknown"]
 
 
+@dataclass(frozen=True)
+class Route:
+    """How traffic leaves through a profile: a tunnel interface, or a local proxy URL (socks5h://…)."""
+
+    kind: RouteKind
+    interface: str | None = None
+    proxy: str | None = None
+
+    def describe(self) -> str:
+        return f"interface {self.interface}" if self.kind == "tunnel" else f"proxy {self.proxy}"
+
+
 class Verdict(StrEnum):
     UNKNOWN = "unknown"
     HEALTHY = "healthy"

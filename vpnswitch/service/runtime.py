@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from vpnswitch.backends.base import Backend, BackendStatus, Route
+from vpnswitch.backends.base import Backend, BackendStatus
 from vpnswitch.core import engine, health
 from vpnswitch.core.clock import Clock
 from vpnswitch.core.config import Config, ProbeTarget, Profile, atomic_write_private
@@ -50,6 +50,7 @@ from vpnswitch.core.model import (
     Resumed,
     RoundDone,
     RoundResult,
+    Route,
     SetTimer,
     StallSuspected,
     StandbyReady,

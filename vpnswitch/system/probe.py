@@ -19,9 +19,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from vpnswitch.backends.base import Route
 from vpnswitch.core.config import ProbeTarget
-from vpnswitch.core.model import TIMED_OUT, RoundResult, TargetResult
+from vpnswitch.core.model import TIMED_OUT, RoundResult, Route, TargetResult
 from vpnswitch.system import netinfo
 
 log = logging.getLogger(__name__)

@@ -1,1 +1,1 @@
-"""NetworkManager: D-Bus client, nmcli fallback, shared model, WireGuard import."""
+"""NetworkManager: the backend, its D-Bus client, the nmcli fallback, shared model, WireGuard import."""

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route, unknown_params
-from vpnswitch.backends.locations import Layout, system_layout
+from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, unknown_params
 from vpnswitch.backends.vendors.spec import string_param
 from vpnswitch.backends.vendors.stream import LineStream
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
-from vpnswitch.core.model import Transport
+from vpnswitch.core.model import Route, Transport
+from vpnswitch.system.oslayout import Layout, system_layout
 
 log = logging.getLogger(__name__)
 

@@ -25,13 +25,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route, StatusState, unknown_params
-from vpnswitch.backends.locations import Layout, Platform, system_layout
+from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, StatusState, unknown_params
 from vpnswitch.backends.vendors.stream import LineStream
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, AuthFailed, BackendError, CommandTimeout
-from vpnswitch.core.model import Transport
+from vpnswitch.core.model import Route, Transport
 from vpnswitch.system import netinfo
+from vpnswitch.system.oslayout import Layout, Platform, system_layout
 from vpnswitch.system.runner import Completed
 
 log = logging.getLogger(__name__)

@@ -48,7 +48,7 @@ IMPORT_PATTERNS = "*.conf *.ovpn"
 
 def import_into_networkmanager(path: Path) -> Profile:
     """Blocking (D-Bus, nmcli): only ever called on a worker. Imported late: the backend may be absent."""
-    from vpnswitch.backends import networkmanager
+    from vpnswitch.backends.nm import backend as networkmanager
 
     return networkmanager.import_file(path)
 

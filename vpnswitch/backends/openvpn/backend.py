@@ -26,8 +26,8 @@ from typing import Any
 
 import psutil
 
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route, unknown_params
-from vpnswitch.backends.openvpn_mgmt import (
+from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, unknown_params
+from vpnswitch.backends.openvpn.management import (
     Event,
     Hold,
     LiveState,
@@ -38,7 +38,7 @@ from vpnswitch.backends.openvpn_mgmt import (
 )
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError
-from vpnswitch.core.model import Transport
+from vpnswitch.core.model import Route, Transport
 from vpnswitch.system import configrules, privileged
 from vpnswitch.system.privileged import OpenVpnLaunch, Ops
 from vpnswitch.system.runner import ManagedProcess

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from vpnswitch.backends import wgparse
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route, unknown_params
+from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, unknown_params
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
-from vpnswitch.core.model import Transport
+from vpnswitch.core.model import Route, Transport
 from vpnswitch.system import configrules, netinfo, privileged
 from vpnswitch.system.privileged import Ops
 

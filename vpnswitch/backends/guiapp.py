@@ -19,19 +19,26 @@ from typing import Any
 
 import psutil
 
-from vpnswitch.backends import adapters
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route, unknown_params
-from vpnswitch.backends.locations import Layout, system_layout
+from vpnswitch.backends.base import (
+    DECLARED_TRANSPORTS,
+    Backend,
+    BackendContext,
+    BackendStatus,
+    declared_transport,
+    proxy_endpoint,
+    unknown_params,
+)
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
-from vpnswitch.core.model import Transport
-from vpnswitch.system import netinfo
+from vpnswitch.core.model import Route, Transport
+from vpnswitch.system import netadapters, netinfo
+from vpnswitch.system.oslayout import Layout, system_layout
 from vpnswitch.system.runner import ManagedProcess, kill_tree
+from vpnswitch.system.sysproxy.windows import wininet_proxy_url
 
 log = logging.getLogger(__name__)
 
 PARAMS = ("executable", "process", "children", "interface", "adapter", "proxy", "close_timeout", "transport")
-TRANSPORTS = ("udp", "tcp", "obfuscated", "unknown")
 READY_POLL = 0.25
 DEFAULT_CLOSE = 5.0
 
@@ -40,20 +47,6 @@ def _names(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def windows_system_proxy() -> str | None:  # pragma: no cover - Windows only
-    """The per-user WinINet proxy (what Psiphon sets), as a probe URL."""
-    import winreg
-
-    key = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
-    try:
-        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key) as handle:  # type: ignore[attr-defined]
-            enabled = winreg.QueryValueEx(handle, "ProxyEnable")[0]  # type: ignore[attr-defined]
-            server = winreg.QueryValueEx(handle, "ProxyServer")[0]  # type: ignore[attr-defined]
-    except OSError:
-        return None
-    return adapters.proxy_from_wininet(str(server)) if enabled else None
 
 
 class AppBackend(Backend):
@@ -65,7 +58,7 @@ class AppBackend(Backend):
         super().__init__(profile, context)
         self.layout = layout or system_layout()
         self.route_kind = "proxy" if self.params.get("proxy") else "tunnel"
-        self._system_proxy = system_proxy or (windows_system_proxy if sys.platform == "win32" else lambda: None)
+        self._system_proxy = system_proxy or (wininet_proxy_url if sys.platform == "win32" else lambda: None)
         self._started: ManagedProcess | None = None
         self._alias: str | None = str(self.params["interface"]) if self.params.get("interface") else None
         self._proxy: str | None = None
@@ -92,7 +85,7 @@ class AppBackend(Backend):
                                  'adapter description, Windows) or "proxy" ("socks5h://127.0.0.1:1080" or "system")'))
         proxy = params.get("proxy")
         if proxy is not None and proxy != "system" and (not isinstance(proxy, str)
-                                                        or adapters.proxy_endpoint(proxy) is None):
+                                                        or proxy_endpoint(proxy) is None):
             problems.append(("proxy", 'must look like socks5h://127.0.0.1:1080, or be "system"'))
         for key in ("interface", "adapter"):
             value = params.get(key)
@@ -103,8 +96,8 @@ class AppBackend(Backend):
         close = params.get("close_timeout", DEFAULT_CLOSE)
         if isinstance(close, bool) or not isinstance(close, (int, float)) or not 0 < close <= 60:
             problems.append(("close_timeout", "must be a number of seconds between 0 and 60"))
-        if params.get("transport", "unknown") not in TRANSPORTS:
-            problems.append(("transport", f"must be one of {', '.join(TRANSPORTS)}"))
+        if params.get("transport", "unknown") not in DECLARED_TRANSPORTS:
+            problems.append(("transport", f"must be one of {', '.join(DECLARED_TRANSPORTS)}"))
         return problems
 
     # --------------------------------------------------------------------------------------- processes
@@ -173,12 +166,12 @@ class AppBackend(Backend):
             self._proxy = self._system_proxy() if proxy == "system" else proxy
             return
         if self.params.get("adapter"):
-            self._alias = adapters.resolve_alias(self.context.runner, self.layout.platform, alias=None,
-                                                 description=str(self.params["adapter"]))
+            self._alias = netadapters.resolve_alias(self.context.runner, self.layout.platform, alias=None,
+                                                    description=str(self.params["adapter"]))
 
     def _route_up(self) -> bool:
         if self.params.get("proxy"):
-            endpoint = adapters.proxy_endpoint(self._proxy or "")
+            endpoint = proxy_endpoint(self._proxy or "")
             return bool(endpoint and netinfo.tcp_port_open(*endpoint, timeout=0.5))
         return bool(self._alias) and netinfo.interface_up(self._alias or "") is True
 
@@ -305,10 +298,7 @@ class AppBackend(Backend):
         return Route("tunnel", interface=self._alias)
 
     def transport(self) -> Transport:
-        if self.params.get("proxy"):
-            return "proxy"
-        value = self.params.get("transport", "unknown")
-        return value if value in TRANSPORTS else "unknown"
+        return declared_transport(self.params)
 
     def close(self) -> None:
         self._watched = None

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from vpnswitch.backends import adapters
 from vpnswitch.backends.conflicts import Conflict, find_conflicts
-from vpnswitch.backends.locations import Layout
 from vpnswitch.backends.nm.model import NmActive, NmConnection
+from vpnswitch.system import netadapters
+from vpnswitch.system.oslayout import Layout
+from vpnswitch.system.sysproxy.windows import proxy_from_wininet
 
 GET_NETADAPTER_LIST = (
     '[{"Name":"Ethernet","InterfaceDescription":"Intel(R) Ethernet Connection I219-V","Status":"Up"},'
@@ -20,19 +21,19 @@ GET_NETADAPTER_LIST = (
 
 
 def test_get_netadapter_output() -> None:
-    items = adapters.parse_get_netadapter(GET_NETADAPTER_LIST)
+    items = netadapters.parse_get_netadapter(GET_NETADAPTER_LIST)
     assert [a.alias for a in items] == ["Ethernet", "Ethernet 3", "ProtonVPN", "NordLynx"]
-    single = adapters.parse_get_netadapter('{"Name":"Mullvad","InterfaceDescription":"Mullvad Tunnel","Status":2}')
-    assert single == [adapters.Adapter("Mullvad", "Mullvad Tunnel", "2")]
-    assert adapters.parse_get_netadapter("") == [] and adapters.parse_get_netadapter("garbage") == []
+    single = netadapters.parse_get_netadapter('{"Name":"Mullvad","InterfaceDescription":"Mullvad Tunnel","Status":2}')
+    assert single == [netadapters.Adapter("Mullvad", "Mullvad Tunnel", "2")]
+    assert netadapters.parse_get_netadapter("") == [] and netadapters.parse_get_netadapter("garbage") == []
 
 
 def test_adapter_found_by_description_not_only_alias() -> None:
-    items = adapters.parse_get_netadapter(GET_NETADAPTER_LIST)
-    assert adapters.find_adapter(items, description="TAP-ProtonVPN").alias == "Ethernet 3"  # type: ignore[union-attr]
-    assert adapters.find_adapter(items, description="nordlynx tunnel").alias == "NordLynx"  # type: ignore[union-attr]
-    assert adapters.find_adapter(items, alias="protonvpn").alias == "ProtonVPN"  # type: ignore[union-attr]
-    assert adapters.find_adapter(items, description="Surfshark") is None
+    items = netadapters.parse_get_netadapter(GET_NETADAPTER_LIST)
+    assert netadapters.find_adapter(items, description="TAP-ProtonVPN").alias == "Ethernet 3"  # type: ignore[union-attr]
+    assert netadapters.find_adapter(items, description="nordlynx tunnel").alias == "NordLynx"  # type: ignore[union-attr]
+    assert netadapters.find_adapter(items, alias="protonvpn").alias == "ProtonVPN"  # type: ignore[union-attr]
+    assert netadapters.find_adapter(items, description="Surfshark") is None
 
 
 @pytest.mark.parametrize(("server", "url"), [
@@ -43,7 +44,7 @@ def test_adapter_found_by_description_not_only_alias() -> None:
     ("", None),
 ])
 def test_wininet_proxy_strings(server: str, url: str | None) -> None:
-    assert adapters.proxy_from_wininet(server) == url
+    assert proxy_from_wininet(server) == url
 
 
 class StaticNm:

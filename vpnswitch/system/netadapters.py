@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import psutil
 
-from vpnswitch.backends.locations import Platform
 from vpnswitch.core.errors import BackendError
+from vpnswitch.system.oslayout import Platform
 from vpnswitch.system.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -89,30 +87,3 @@ def resolve_alias(runner: Runner, platform: Platform, *, alias: str | None, desc
     adapters = windows_adapters(runner) if platform == "windows" and description else local_adapters()
     found = find_adapter(adapters, alias=alias, description=description)
     return found.alias if found else None
-
-
-_WININET_SOCKS = re.compile(r"(?:^|;)\s*socks=([^;:\s]+):(\d+)", re.IGNORECASE)
-_WININET_HTTP = re.compile(r"(?:^|;)\s*(?:https?=)?([^;=:\s]+):(\d+)\s*(?:;|$)", re.IGNORECASE)
-
-
-def proxy_from_wininet(proxy_server: str) -> str | None:
-    """``ProxyServer`` as apps like Psiphon set it (``http=127.0.0.1:P;https=…;socks=127.0.0.1:S``) → a URL
-    for probes: SOCKS with remote DNS when offered, else HTTP. Only local proxies count."""
-    socks = _WININET_SOCKS.search(proxy_server)
-    if socks and _is_local(socks.group(1)):
-        return f"socks5h://{socks.group(1)}:{socks.group(2)}"
-    http = _WININET_HTTP.search(proxy_server)
-    if http and _is_local(http.group(1)):
-        return f"http://{http.group(1)}:{http.group(2)}"
-    return None
-
-
-def _is_local(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-
-
-def proxy_endpoint(url: str) -> tuple[str, int] | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("socks5", "socks5h", "http") or not parts.hostname or not parts.port:
-        return None
-    return parts.hostname, parts.port

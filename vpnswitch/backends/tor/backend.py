@@ -27,13 +27,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vpnswitch.backends import tor_locate
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route, unknown_params
-from vpnswitch.backends.tor_control import TorControl, TorSignals
-from vpnswitch.backends.torrc import BridgeLineError, TorrcSpec, check_extra_line, parse_bridge, render
+from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, unknown_params
+from vpnswitch.backends.tor import locate as tor_locate
+from vpnswitch.backends.tor.control import TorControl, TorSignals
+from vpnswitch.backends.tor.torrc import BridgeLineError, TorrcSpec, check_extra_line, parse_bridge, render
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError, VpnSwitchError
-from vpnswitch.core.model import Transport
+from vpnswitch.core.model import Route, Transport
 from vpnswitch.system.runner import ManagedProcess
 
 log = logging.getLogger(__name__)

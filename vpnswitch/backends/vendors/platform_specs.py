@@ -1,8 +1,7 @@
-"""Every vendor spec, for detection and the conflict check (importing them is cheap: they are data)."""
+"""The vendor specs that apply on each platform, for detection and the conflict check (cheap: they are data)."""
 
 from __future__ import annotations
 
-from vpnswitch.backends.locations import Platform
 from vpnswitch.backends.vendors import (
     expressvpn,
     ivpn,
@@ -15,6 +14,7 @@ from vpnswitch.backends.vendors import (
     windscribe,
 )
 from vpnswitch.backends.vendors.spec import VendorSpec
+from vpnswitch.system.oslayout import Platform
 
 
 def specs(platform: Platform) -> list[VendorSpec]:

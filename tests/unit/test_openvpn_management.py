@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vpnswitch.backends.openvpn_mgmt import (
+from vpnswitch.backends.openvpn.management import (
     ByteCount,
     Fatal,
     Hold,

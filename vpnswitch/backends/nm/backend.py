@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route, param_list, unknown_params
+from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, param_list, unknown_params
 from vpnswitch.backends.nm.model import (
     ACTIVE_ACTIVATED,
     ACTIVE_ACTIVATING,
@@ -37,7 +37,7 @@ from vpnswitch.backends.nm.model import (
 from vpnswitch.backends.nm.nmcli import NmCli
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
-from vpnswitch.core.model import Transport
+from vpnswitch.core.model import Route, Transport
 from vpnswitch.system import netinfo
 from vpnswitch.system.runner import ManagedProcess, Runner
 

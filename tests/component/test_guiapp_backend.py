@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from vpnswitch.backends.app import AppBackend
 from vpnswitch.backends.base import BackendContext
+from vpnswitch.backends.guiapp import AppBackend
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.system import netinfo

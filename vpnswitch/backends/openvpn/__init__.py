@@ -1,0 +1,1 @@
+"""OpenVPN 2.x: the backend, and the management-interface client it follows the tunnel through."""
