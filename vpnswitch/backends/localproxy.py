@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route
+from vpnswitch.backends.base import Backend, BackendContext, BackendStatus
 from vpnswitch.backends.vendors.stream import LineStream
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
-from vpnswitch.core.model import Transport
+from vpnswitch.core.model import Route, Transport
 
 
 def free_port() -> int:

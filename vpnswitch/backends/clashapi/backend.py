@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, Route
+from vpnswitch.backends.base import Backend, BackendContext, BackendStatus
 from vpnswitch.backends.clashapi.client import ClashController, ControllerError, controller_problem
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError, SecretsUnavailable
-from vpnswitch.core.model import RouteKind, Transport
+from vpnswitch.core.model import Route, RouteKind, Transport
 from vpnswitch.core.params import Param, validate
 
 log = logging.getLogger(__name__)
