@@ -141,16 +141,16 @@ def _print_history(entries: list[dict[str, Any]]) -> None:
 
 
 def _remote(args: argparse.Namespace, cmd: str, timeout: float = 30.0, **extra: Any) -> dict[str, Any]:
-    from vpnswitch.service import ipc
+    from vpnswitch.service import controlsocket
 
-    answer = ipc.request(_paths(args).control_socket, cmd, timeout=timeout, **extra)
+    answer = controlsocket.request(_paths(args).control_socket, cmd, timeout=timeout, **extra)
     if not answer.get("ok"):
         raise VpnSwitchError(str(answer.get("error", "failed")))
     return answer
 
 
 def _load_config(paths: Paths) -> Any:
-    from vpnswitch.service.instance import load_or_default
+    from vpnswitch.service.wiring import load_or_default
 
     return load_or_default(paths)
 

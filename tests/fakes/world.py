@@ -22,7 +22,7 @@ from vpnswitch.core.clock import SystemClock
 from vpnswitch.core.config import Config, ProbeTarget, Profile, Timings
 from vpnswitch.core.history import HistoryLog
 from vpnswitch.core.model import RoundResult, Route, TargetResult
-from vpnswitch.service.loop import ThreadedLoop
+from vpnswitch.service.eventloop import ThreadedLoop
 from vpnswitch.service.runtime import MemoryStore, Runtime
 from vpnswitch.system.netinfo import Counters, Underlay
 from vpnswitch.system.runner import Runner

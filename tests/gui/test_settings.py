@@ -424,7 +424,7 @@ def test_saving_applies_to_a_real_running_engine(qtbot: Any, tmp_path: Path, aut
     """The real Instance (runtime, control socket, atomic save); its profiles stay disabled, so nothing connects."""
     from dataclasses import replace
 
-    from vpnswitch.service.instance import Instance
+    from vpnswitch.service.wiring import Instance
     from vpnswitch.ui.port import InstancePort
 
     paths = Paths(config_file=tmp_path / "config.json", state_dir=tmp_path / "state", cache_dir=tmp_path / "cache",

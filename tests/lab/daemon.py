@@ -29,7 +29,7 @@ from typing import Any
 from tests.lab.harness import Lab
 from vpnswitch.core.errors import VpnSwitchError
 from vpnswitch.core.paths import Paths
-from vpnswitch.service import ipc
+from vpnswitch.service import controlsocket
 from vpnswitch.system.runner import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,7 +159,7 @@ class LabDaemon:
 
     def request(self, cmd: str, timeout: float = 10.0, **args: Any) -> Any:
         """One control-socket request (what the CLI sends); the result, or VpnSwitchError."""
-        answer = ipc.request(self.paths.control_socket, cmd, timeout=timeout, **args)
+        answer = controlsocket.request(self.paths.control_socket, cmd, timeout=timeout, **args)
         if not answer.get("ok"):
             raise VpnSwitchError(str(answer.get("error", "failed")))
         return answer["result"]

@@ -16,8 +16,8 @@ from vpnswitch.backends.conflicts import Conflict
 from vpnswitch.backends.detect import Detected
 from vpnswitch.core.config import Config, Profile
 from vpnswitch.core.paths import Paths
-from vpnswitch.service import instance
-from vpnswitch.service.control import ControlHandler
+from vpnswitch.service import wiring
+from vpnswitch.service.commands import ControlHandler
 from vpnswitch.service.runtime import CheckReport
 
 FOUND = [
@@ -96,7 +96,7 @@ def test_first_start_uses_detected_profiles_and_writes_nothing(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(detect_module, "detect", lambda **kwargs: FOUND)
     paths = Paths.default(tmp_path / "config.json")
-    config = instance.load_or_default(paths)
+    config = wiring.load_or_default(paths)
     assert [p.name for p in config.profiles] == ["Mullvad VPN", "Tor"]
     assert config.targets  # the defaults are still there
     assert not paths.config_file.exists()
@@ -107,7 +107,7 @@ def test_first_start_survives_a_broken_detection(tmp_path: Path, monkeypatch: py
         raise RuntimeError("boom")
 
     monkeypatch.setattr(detect_module, "detect", broken)
-    config = instance.load_or_default(Paths.default(tmp_path / "config.json"))
+    config = wiring.load_or_default(Paths.default(tmp_path / "config.json"))
     assert config.profiles == () and config.targets
 
 
@@ -115,4 +115,4 @@ def test_an_existing_file_is_used_as_it_is(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(detect_module, "detect", lambda **kwargs: FOUND)
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"version": 1, "profiles": []}))
-    assert instance.load_or_default(Paths.default(path)).profiles == ()
+    assert wiring.load_or_default(Paths.default(path)).profiles == ()

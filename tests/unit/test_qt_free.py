@@ -30,7 +30,7 @@ def test_no_qt_import_in_the_qt_free_layers() -> None:
 
 
 def test_the_daemon_path_loads_without_qt() -> None:
-    code = ("import sys, vpnswitch.cli, vpnswitch.service.instance, vpnswitch.service.daemon;"
+    code = ("import sys, vpnswitch.cli, vpnswitch.service.wiring, vpnswitch.service.daemon;"
             "print(any(m.startswith('PySide6') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

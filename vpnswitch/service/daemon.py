@@ -9,7 +9,7 @@ from types import FrameType
 
 from vpnswitch.core.config import Config
 from vpnswitch.core.paths import Paths
-from vpnswitch.service.instance import Instance
+from vpnswitch.service.wiring import Instance
 
 log = logging.getLogger(__name__)
 

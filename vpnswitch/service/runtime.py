@@ -68,7 +68,7 @@ from vpnswitch.core.model import (
     UserSwitch,
     Watch,
 )
-from vpnswitch.service.loop import Loop
+from vpnswitch.service.eventloop import Loop
 from vpnswitch.service.monitors import SleepDetector, StallDetector
 from vpnswitch.service.offlinegate import LocalCheck, OfflineGate
 from vpnswitch.service.snapshot import EMPTY, ProfileStatus, Snapshot, TargetStatus

@@ -58,10 +58,10 @@ def instance_starter(paths: Paths) -> EngineStarter:
     """The real engine, subscribed before it starts so no snapshot is missed."""
 
     def start(bridge: RuntimeBridge) -> Started:
-        from vpnswitch.service.instance import Instance
+        from vpnswitch.service.wiring import Instance
         from vpnswitch.ui.port import InstancePort
 
-        config, notice = load_config(paths)
+        config, notice = config_or_defaults_with_notice(paths)
         instance = Instance(paths, config, show_window=bridge.request_show)
         port = InstancePort(instance)
         bridge.attach(port)
@@ -71,9 +71,9 @@ def instance_starter(paths: Paths) -> EngineStarter:
     return start
 
 
-def load_config(paths: Paths) -> tuple[Config, str]:
+def config_or_defaults_with_notice(paths: Paths) -> tuple[Config, str]:
     """Blocking. The settings to run with, and what to tell the user if the file could not be used."""
-    from vpnswitch.service.instance import load_or_default
+    from vpnswitch.service.wiring import load_or_default
 
     try:
         return load_or_default(paths), ""

@@ -59,7 +59,7 @@ class RuntimePort(Protocol):
 
 
 class InstancePort:
-    """The real engine: wraps ``vpnswitch.service.instance.Instance`` and records latency for the chart."""
+    """The real engine: wraps ``vpnswitch.service.wiring.Instance`` and records latency for the chart."""
 
     def __init__(self, instance: Any) -> None:
         from vpnswitch.ui.latency import LATENCY_FILE, LatencyRecorder

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from vpnswitch.core.errors import NotRunning
-from vpnswitch.service import ipc
+from vpnswitch.service import controlsocket
 
 
 def echo(request: dict[str, Any]) -> dict[str, Any]:
@@ -21,35 +21,35 @@ def echo(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> ipc.ControlServer:
-    s = ipc.ControlServer(tmp_path / "run" / "control.sock", echo)
+def server(tmp_path: Path) -> controlsocket.ControlServer:
+    s = controlsocket.ControlServer(tmp_path / "run" / "control.sock", echo)
     s.start()
     yield s
     s.stop()
 
 
-def test_round_trip(server: ipc.ControlServer) -> None:
-    assert ipc.request(server.path, "status", timeout=5, extra=1) == {
+def test_round_trip(server: controlsocket.ControlServer) -> None:
+    assert controlsocket.request(server.path, "status", timeout=5, extra=1) == {
         "ok": True, "result": {"cmd": "status", "extra": 1}}
 
 
-def test_socket_and_directory_are_private(server: ipc.ControlServer) -> None:
+def test_socket_and_directory_are_private(server: controlsocket.ControlServer) -> None:
     assert stat.S_IMODE(server.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(server.path.parent.stat().st_mode) == 0o700
 
 
-def test_peer_credentials_are_the_callers(server: ipc.ControlServer) -> None:
+def test_peer_credentials_are_the_callers(server: controlsocket.ControlServer) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(str(server.path))
-        assert ipc.peer_uid(sock) == os.getuid()
+        assert controlsocket.peer_uid(sock) == os.getuid()
 
 
-def test_a_handler_crash_is_an_answer_not_a_hang(server: ipc.ControlServer) -> None:
-    answer = ipc.request(server.path, "boom", timeout=5)
+def test_a_handler_crash_is_an_answer_not_a_hang(server: controlsocket.ControlServer) -> None:
+    answer = controlsocket.request(server.path, "boom", timeout=5)
     assert answer == {"ok": False, "error": "internal error: RuntimeError"}
 
 
-def test_garbage_requests_are_refused(server: ipc.ControlServer) -> None:
+def test_garbage_requests_are_refused(server: controlsocket.ControlServer) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(5)
         sock.connect(str(server.path))
@@ -59,20 +59,22 @@ def test_garbage_requests_are_refused(server: ipc.ControlServer) -> None:
 
 def test_nothing_running_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(NotRunning, match="not running") as info:
-        ipc.request(tmp_path / "control.sock", "status", timeout=2)
+        controlsocket.request(tmp_path / "control.sock", "status", timeout=2)
     assert "vpnswitch daemon" in info.value.hint
 
 
-def test_a_second_instance_is_refused_and_a_stale_socket_replaced(server: ipc.ControlServer, tmp_path: Path) -> None:
-    with pytest.raises(ipc.AlreadyRunning):
-        ipc.ControlServer(server.path, echo).start()
+def test_a_second_instance_is_refused_and_a_stale_socket_replaced(
+    server: controlsocket.ControlServer, tmp_path: Path
+) -> None:
+    with pytest.raises(controlsocket.AlreadyRunning):
+        controlsocket.ControlServer(server.path, echo).start()
     stale = tmp_path / "stale.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.bind(str(stale))  # bound but never listening: what a crash leaves behind
-    other = ipc.ControlServer(stale, echo)
+    other = controlsocket.ControlServer(stale, echo)
     other.start()
     try:
-        assert ipc.request(stale, "x", timeout=5)["ok"]
+        assert controlsocket.request(stale, "x", timeout=5)["ok"]
     finally:
         other.stop()
     assert not stale.exists()

@@ -21,9 +21,9 @@ from vpnswitch.core.config import Config, Profile
 from vpnswitch.core.history import HistoryLog
 from vpnswitch.core.paths import Paths, ensure_private_dir
 from vpnswitch.core.secrets import SecretStore
-from vpnswitch.service.control import ControlHandler
-from vpnswitch.service.ipc import ControlServer
-from vpnswitch.service.loop import ThreadedLoop
+from vpnswitch.service.commands import ControlHandler
+from vpnswitch.service.controlsocket import ControlServer
+from vpnswitch.service.eventloop import ThreadedLoop
 from vpnswitch.service.runtime import MemoryStore, Runtime
 from vpnswitch.system import netinfo
 from vpnswitch.system.leakguard import LeakGuard
