@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.simruntime import Sim, make_config
-from vpnswitch.service.runtime import STANDBY_REFRESH, STANDBY_RETRY
+from vpnswitch.service.hotstandby import STANDBY_REFRESH, STANDBY_RETRY
 
 
 @pytest.fixture
@@ -297,15 +297,15 @@ def test_a_standby_turned_off_or_given_new_settings_is_not_counted_ready(tmp_pat
     hot = sim.config.profiles[1]
     sim.runtime.apply_config(replace(sim.config, profiles=(sim.config.profiles[0], replace(hot, enabled=False))))
     sim.run(1)
-    assert sim.snap.profiles[1].warm == "" and sim.runtime._state.standbys == frozenset()
+    assert sim.snap.profiles[1].warm == "" and sim.runtime._state.ready_hot_standbys == frozenset()
     # Re-enabled with other settings: a new backend, so "ready" only once it has been checked again.
     sim.world.profile("hot").warm = False
     edited = replace(hot, params={**hot.params, "server": "other"})
     sim.runtime.apply_config(replace(sim.config, profiles=(sim.config.profiles[0], edited)))
     sim.run(0.1)
-    assert sim.snap.profiles[1].warm == "starting" and sim.runtime._state.standbys == frozenset()
+    assert sim.snap.profiles[1].warm == "starting" and sim.runtime._state.ready_hot_standbys == frozenset()
     sim.until(lambda: sim.snap.profiles[1].warm == "ready", limit=10)
-    assert sim.runtime._state.standbys == frozenset({"hot"})
+    assert sim.runtime._state.ready_hot_standbys == frozenset({"hot"})
 
 
 def test_a_standby_that_cannot_work_is_not_retried_every_few_seconds(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from vpnswitch.core.model import (
     Error,
     Exhausted,
     HardFailure,
+    HotStandbysReady,
     Notify,
     Offline,
     Precheck,
@@ -37,7 +38,6 @@ from vpnswitch.core.model import (
     RoundResult,
     SetTimer,
     StallSuspected,
-    StandbyReady,
     Start,
     Stop,
     Suspending,
@@ -439,7 +439,7 @@ def test_stall_starts_every_evidence_round_staggered() -> None:
     assert not d.of(Probe)  # no more than one burst at a time
 
 
-TOR = ProfileInfo("tor", "tor", "obfuscated", "proxy", is_tor=True)
+TOR = ProfileInfo("tor", "tor", "obfuscated", "proxy", anonymising=True)
 
 
 def _dead_rounds_until_switch(d: Driver, limit: int = 10) -> int:
@@ -470,7 +470,7 @@ def _stall_then_dead_rounds(d: Driver, limit: int = 10) -> int:
 def test_a_stall_and_a_ready_hot_standby_next_in_line_need_fewer_dead_rounds() -> None:
     d = Driver(cfg(profiles=(PROFILES[0], TOR)))
     d.up_on("wg")
-    d(StandbyReady("tor", True))
+    d(HotStandbysReady(frozenset({"tor"})))
     assert _stall_then_dead_rounds(d) == TIMINGS.standby_failure_rounds < TIMINGS.failure_rounds
     assert d.state.phase == Disconnecting("wg", "tor", d.now)
     assert f"unreachable {TIMINGS.standby_failure_rounds} times" in d.state.quarantine["wg"].reason
@@ -484,9 +484,9 @@ def test_the_full_evidence_rule_applies_unless_a_stall_and_a_ready_standby_agree
     d = Driver(cfg(profiles=profiles, timings=timings))
     d.up_on("wg")
     if case != "not ready":
-        d(StandbyReady("tor", True))
+        d(HotStandbysReady(frozenset({"tor"})))
     if case == "no longer ready":
-        d(StandbyReady("tor", False))
+        d(HotStandbysReady(frozenset()))
     if case == "quarantined":
         d.state = replace(d.state, quarantine={"tor": Quarantine(until=d.now + 600, strikes=1, reason="x")})
     if case == "no stall":
@@ -503,7 +503,7 @@ def test_the_full_evidence_rule_applies_unless_a_stall_and_a_ready_standby_agree
 def test_a_stall_burst_launches_only_the_rounds_a_ready_standby_needs() -> None:
     d = Driver(cfg(profiles=(PROFILES[0], TOR)))
     d.up_on("wg")
-    d(StandbyReady("tor", True))
+    d(HotStandbysReady(frozenset({"tor"})))
     d(StallSuspected("wg", 1, d.now - 1))
     for _ in range(TIMINGS.standby_failure_rounds - 1):
         d.timer("probe", TIMINGS.confirm_delay)
@@ -619,7 +619,7 @@ def test_stop_disconnects_the_active_profile() -> None:
 
 
 def test_privacy_preference_puts_tor_first() -> None:
-    profiles = (*PROFILES, ProfileInfo("tor", "tor", "obfuscated", "proxy", is_tor=True))
+    profiles = (*PROFILES, ProfileInfo("tor", "tor", "obfuscated", "proxy", anonymising=True))
     d = Driver(cfg(profiles=profiles, preference="privacy"))
     d(Start("net-1"))
     assert d.state.phase.profile == "tor"  # type: ignore[union-attr]

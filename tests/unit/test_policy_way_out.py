@@ -17,7 +17,7 @@ WG2 = ProfileInfo("wg2", "wireguard", "udp")
 OVPN_TCP = ProfileInfo("ovpn-tcp", "openvpn", "tcp")
 SS = ProfileInfo("outline", "shadowsocks", "obfuscated")
 CORE = ProfileInfo("vless", "proxy-core", "obfuscated")
-TOR = ProfileInfo("tor", "tor", "proxy", "proxy", is_tor=True)
+TOR = ProfileInfo("tor", "tor", "proxy", "proxy", anonymising=True)
 PTA = ProfileInfo("office", "openvpn", "udp", declared_way_out="registered")
 PSIPHON = ProfileInfo("psiphon", "psiphon", "proxy", "proxy")
 

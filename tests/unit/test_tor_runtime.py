@@ -12,7 +12,8 @@ from vpnswitch.backends.base import BackendContext
 from vpnswitch.core.config import Config, Profile, Timings
 from vpnswitch.core.history import HistoryLog
 from vpnswitch.core.model import Route
-from vpnswitch.service.runtime import STANDBY_REFRESH, MemoryStore, Runtime
+from vpnswitch.service.hotstandby import STANDBY_REFRESH
+from vpnswitch.service.runtime import MemoryStore, Runtime
 
 
 class StandbyBackend(FakeBackend):

@@ -53,6 +53,8 @@ class Backend(ABC):
     route_kind: RouteKind = "tunnel"
     # Whether the runtime should poll ``status`` (a subprocess) every few seconds as a liveness signal.
     polls_status: bool = False
+    # Whether it hides the user from the sites they reach (Tor): the privacy preference ranks it first.
+    anonymising: ClassVar[bool] = False
     # Parameter names that hold no value in the config but a secret in the keyring.
     secret_keys: ClassVar[tuple[str, ...]] = ()
 

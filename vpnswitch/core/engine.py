@@ -28,6 +28,7 @@ from vpnswitch.core.model import (
     Event,
     Exhausted,
     HardFailure,
+    HotStandbysReady,
     Idle,
     Notify,
     Offline,
@@ -44,7 +45,6 @@ from vpnswitch.core.model import (
     RoundResult,
     SetTimer,
     StallSuspected,
-    StandbyReady,
     Start,
     Stop,
     Suspending,
@@ -103,7 +103,7 @@ class EngineState:
     burst: int = 0  # evidence rounds still to launch, staggered, after a stall
     last_check_at: float | None = None
     warned: str = ""  # the last "cannot switch" warning, so it is told once, not every round
-    standbys: frozenset[str] = frozenset()  # hot standbys whose last background check carried requests
+    ready_hot_standbys: frozenset[str] = frozenset()  # derived from the runtime's HotStandby records
     stalled: bool = False  # the tunnel's traffic stalled since the last good round (passive evidence)
     asleep: bool = False  # between "about to sleep" and the wake-up: failures then are the sleep's doing
 
@@ -198,11 +198,11 @@ def _failure_rounds(s: EngineState, now: float) -> int:
 def _next_is_ready_standby(s: EngineState, now: float) -> bool:
     """Whether a failover from the active profile would land on a hot standby whose last check passed."""
     active = s.active
-    if active is None or not s.standbys:
+    if active is None or not s.ready_hot_standbys:
         return False
     options = policy.candidates(s.config, now, s.quarantine, s.errors, exclude=(active,),
                                 after_dpi_kill_of=s.config.profile(active))
-    return bool(options) and options[0].name in s.standbys
+    return bool(options) and options[0].name in s.ready_hot_standbys
 
 
 def _launch_round(s: EngineState, profile: str, out: _Out) -> EngineState:
@@ -497,9 +497,8 @@ def _dispatch(s: EngineState, event: Event, now: float, out: _Out) -> EngineStat
             out(SetTimer(T_PROBE, now + _timings(s).confirm_delay, s.gen))
             return replace(s, burst=_failure_rounds(s, now) - 2)
 
-        case StandbyReady(profile=profile, ready=ready):
-            standbys = s.standbys | {profile} if ready else s.standbys - {profile}
-            return replace(s, standbys=standbys)
+        case HotStandbysReady(profiles=ready):
+            return replace(s, ready_hot_standbys=ready)
 
         case TrafficBusy(busy=busy):
             return replace(s, busy=busy)

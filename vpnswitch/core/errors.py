@@ -75,3 +75,13 @@ class NotRunning(VpnSwitchError):
     """No vpnswitch instance is running for this user (the CLI has nothing to talk to)."""
 
     code = "not-running"
+
+
+def backend_failure(error: BaseException | None) -> tuple[str, bool]:
+    """(message, fatal) for a failed backend call: a fatal one says what to do, others are retried."""
+    if error is None:
+        return "", False
+    if isinstance(error, VpnSwitchError):
+        fatal = bool(getattr(error, "fatal", False))
+        return error.explain() if fatal else error.message, fatal
+    return f"{type(error).__name__}: {error}", False

@@ -7,7 +7,8 @@ result to the attempt that asked for it, so a late answer about an old attempt i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -88,14 +89,14 @@ class ProfileInfo:
     transport: Transport = "unknown"
     route_kind: RouteKind = "tunnel"
     enabled: bool = True
-    is_tor: bool = False
+    anonymising: bool = False  # its backend hides the user from the sites (Tor): the privacy preference ranks it first
     declared_way_out: WayOut | None = None  # the user's word wins (only they know a VPN is registered)
 
     @property
     def way_out(self) -> WayOut:
         if self.declared_way_out is not None:
             return self.declared_way_out
-        if self.is_tor:
+        if self.anonymising:
             return "tor"
         return "obfuscated" if self.transport in ("obfuscated", "proxy") else "plain"
 
@@ -111,6 +112,56 @@ class EngineConfig:
 
     def profile(self, name: str) -> ProfileInfo | None:
         return next((p for p in self.profiles if p.name == name), None)
+
+
+# ------------------------------------------------------------------------------------------ hot standby
+
+
+class HotStandbyPhase(StrEnum):
+    """Where a hot standby's background checks stand; the value is what ``status`` shows as ``warm``."""
+
+    STARTING = "starting"
+    READY = "ready"
+    NOT_READY = "not ready"
+
+
+@dataclass(frozen=True)
+class HotStandby:
+    """A hot standby: a profile kept running in the background (Tor) while another one is active.
+
+    This record is the one source of truth about it: the engine's set of ready hot standbys and the
+    snapshot's ``warm`` field are derived from it. (A profile that is merely idle and usable is shown in the
+    state "standby"; that has nothing to do with this.)
+    """
+
+    phase: HotStandbyPhase = HotStandbyPhase.STARTING
+    reason: str = ""  # why it is not ready
+    refreshed_at: float = -math.inf  # when its connections were last started afresh
+
+    @property
+    def ready(self) -> bool:
+        return self.phase is HotStandbyPhase.READY
+
+    def passed(self) -> HotStandby:
+        """Its check carried requests."""
+        return replace(self, phase=HotStandbyPhase.READY, reason="")
+
+    def failed(self, reason: str) -> HotStandby:
+        """It could not start, or nothing answered through it."""
+        return replace(self, phase=HotStandbyPhase.NOT_READY, reason=reason)
+
+    def refreshed(self, now: float) -> HotStandby:
+        return replace(self, refreshed_at=now)
+
+    def needs_refresh(self, now: float, network_back_at: float, gap: float) -> bool:
+        """Whether its next start should make its connections afresh: they may have died with the network (or
+        a sleep) since they were last made, or it has not been ready and was last refreshed ``gap`` ago."""
+        if self.refreshed_at < network_back_at:
+            return True
+        return self.phase is HotStandbyPhase.NOT_READY and now - self.refreshed_at >= gap
+
+    def describe(self) -> str:
+        return f"{self.phase}: {self.reason}" if self.phase is HotStandbyPhase.NOT_READY else str(self.phase)
 
 
 # ---------------------------------------------------------------------------------------------- phases
@@ -337,17 +388,16 @@ class PrecheckDone:
 
 
 @dataclass(frozen=True)
-class StandbyReady:
-    """A hot standby (Tor) finished a background check: bootstrapped and carrying requests, or not."""
+class HotStandbysReady:
+    """The hot standbys whose last background check carried requests (derived from their ``HotStandby``)."""
 
-    profile: str
-    ready: bool
+    profiles: frozenset[str]
 
 
 Event = (
     Start | Stop | ConfigChanged | ConnectDone | DisconnectDone | RoundDone | TimerFired | HardFailure
     | StallSuspected | TrafficBusy | UnderlayDown | UnderlayUp | Resumed | UserSwitch | UserPause | UserResume
-    | UserCheck | UserClearError | PrecheckDone | StandbyReady | Suspending
+    | UserCheck | UserClearError | PrecheckDone | HotStandbysReady | Suspending
 )
 
 # --------------------------------------------------------------------------------------------- actions

@@ -68,6 +68,7 @@ class TorBackend(Backend):
     name = "tor"
     display_name = "Tor"
     route_kind = "proxy"
+    anonymising = True
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         super().__init__(profile, context)
