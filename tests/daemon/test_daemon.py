@@ -123,6 +123,20 @@ def test_daemon_switches_when_the_first_profile_stops_carrying_traffic(world: An
     assert daemon.stop() == 0
 
 
+def test_the_headless_daemon_records_latency_for_the_chart(world: Any, tmp_path: Path) -> None:
+    daemon, *_ = world
+    daemon.wait(lambda: daemon.status()["state"] == "connected", 30, "the first connection")
+
+    def samples() -> list[dict[str, Any]]:
+        found = list((tmp_path / "home").rglob("latency.jsonl"))
+        lines = found[0].read_text().splitlines() if found else []
+        return [json.loads(line) for line in lines]
+
+    daemon.wait(lambda: any("latency_ms" in s for s in samples()), 30, "a latency sample")
+    sample = next(s for s in samples() if "latency_ms" in s)
+    assert sample["profile"] == "first" and sample["ok"] == sample["total"] == 3 and sample["latency_ms"] > 0
+
+
 def test_daemon_switches_when_the_app_says_it_is_down(world: Any, tmp_path: Path) -> None:
     daemon, *_ = world
     daemon.wait(lambda: daemon.status()["state"] == "connected", 30, "the first connection")

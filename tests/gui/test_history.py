@@ -13,10 +13,10 @@ from PySide6.QtCharts import QLineSeries
 from tests.gui.fakes import FakePort, cell, command_profile, sample_history
 from vpnswitch.core.config import Config
 from vpnswitch.core.history import HistoryLog
+from vpnswitch.service.latencylog import LatencyRecorder
 from vpnswitch.service.snapshot import EMPTY, ProfileStatus, TargetStatus
 from vpnswitch.ui import history_model
 from vpnswitch.ui.history_window import HistoryWindow
-from vpnswitch.ui.latency import LatencyRecorder
 from vpnswitch.ui.workers import Workers
 
 END = time.mktime((2026, 11, 28, 21, 0, 0, 0, 0, -1))

@@ -24,6 +24,7 @@ from vpnswitch.core.secrets import SecretStore
 from vpnswitch.service.commands import ControlHandler
 from vpnswitch.service.controlsocket import ControlServer
 from vpnswitch.service.eventloop import ThreadedLoop
+from vpnswitch.service.latencylog import LATENCY_FILE, LatencyRecorder
 from vpnswitch.service.runtime import MemoryStore, Runtime
 from vpnswitch.system import netinfo
 from vpnswitch.system.leakguard import LeakGuard
@@ -113,6 +114,9 @@ class Instance:
             local_network=LocalNetwork(),
             leak_guard=LeakGuard(runner) if LeakGuard.supported() else None,
         )
+        # Subscribed before the start, so no round is missed; read by the desktop's chart.
+        self.latency = LatencyRecorder(paths.state_dir / LATENCY_FILE)
+        self.runtime.subscribe(self.latency)
         # logind says before the machine sleeps; elsewhere the runtime's clock-gap detector does it alone.
         self.sleep_watch = _sleep_watch(self.runtime.sleep_signal)
         self.control = ControlServer(

@@ -59,15 +59,11 @@ class RuntimePort(Protocol):
 
 
 class InstancePort:
-    """The real engine: wraps ``vpnswitch.service.wiring.Instance`` and records latency for the chart."""
+    """The real engine: wraps ``vpnswitch.service.wiring.Instance``."""
 
     def __init__(self, instance: Any) -> None:
-        from vpnswitch.ui.latency import LATENCY_FILE, LatencyRecorder
-
         self.instance = instance
         self.runtime = instance.runtime
-        self.recorder = LatencyRecorder(instance.paths.state_dir / LATENCY_FILE)
-        self.runtime.subscribe(self.recorder)
 
     @property
     def config(self) -> Config:
@@ -105,7 +101,7 @@ class InstancePort:
         return self.instance.history.entries()
 
     def latency(self) -> list[dict[str, Any]]:
-        return self.recorder.entries()
+        return self.instance.latency.entries()
 
     def stop(self) -> None:
         self.instance.stop()

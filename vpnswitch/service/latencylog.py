@@ -1,8 +1,9 @@
-"""A record of probe latency per profile, for the history chart.
+"""A record of probe latency per profile, for the desktop's history chart.
 
-The runtime publishes each round's median latency in its snapshots but keeps no series; the desktop app
-appends one line per round to ``latency.jsonl`` (rotated like the history) so the chart survives restarts.
-Fed from snapshot callbacks on the runtime thread; Qt-free.
+The runtime publishes each round's median latency in its snapshots but keeps no series; every running
+instance (the headless daemon too) appends one line per round to ``latency.jsonl`` (rotated like the history)
+so the chart survives restarts and covers time the tray app was not open. Fed from snapshot callbacks on the
+runtime thread.
 """
 
 from __future__ import annotations
