@@ -84,6 +84,7 @@ def test_unknown_param_suggests_the_right_one() -> None:
 def test_route_transport_and_standby_flags(tmp_path: Path) -> None:
     plain = backend(tmp_path)
     assert plain.route_kind == "proxy" and plain.transport() == "proxy" and not plain.wants_standby()
+    assert plain.anonymising  # the privacy preference ranks it first, whatever the profile is called
     assert plain.route().proxy == "socks5h://127.0.0.1:0"  # not started: nothing listens
     bridged = backend(tmp_path, bridges=[f"obfs4 192.0.2.1:443 {FP} cert=x iat-mode=0"], standby=True,
                       socks_port=9150)

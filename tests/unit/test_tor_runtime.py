@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.fakes import FakeBackend, FakeProber, FakeSensors, World
 from tests.support.sim import SimLoop
 from tests.support.simruntime import TARGETS
 from vpnswitch.backends.base import BackendContext
-from vpnswitch.core.config import Config, Profile, Timings
+from vpnswitch.core.config import Behaviour, Config, Profile, Timings
 from vpnswitch.core.history import HistoryLog
 from vpnswitch.core.model import Route
 from vpnswitch.service.hotstandby import STANDBY_REFRESH
@@ -37,13 +39,24 @@ class StandbyBackend(FakeBackend):
         return Route("tunnel", interface=f"if-{self.profile.name}")
 
 
-def make(tmp: Path, profiles: tuple[Profile, ...], **timings: Any) -> tuple[Runtime, SimLoop, World, FakeProber]:
+class AnonymisingBackend(StandbyBackend):
+    anonymising = True
+
+
+def make(tmp: Path, profiles: tuple[Profile, ...], behaviour: Behaviour | None = None, **timings: Any
+         ) -> tuple[Runtime, SimLoop, World, FakeProber]:
     StandbyBackend.standby_calls = []
     loop = SimLoop()
     world = World(loop, 7)
     prober = FakeProber(world)
-    config = Config(profiles=profiles, targets=TARGETS, timings=Timings(**timings))
-    runtime = Runtime(config, loop=loop, backend_factory=lambda p: StandbyBackend(p, BackendContext(), world),
+    config = Config(profiles=profiles, targets=TARGETS, timings=Timings(**timings),
+                    behaviour=behaviour or Behaviour())
+
+    def create(p: Profile) -> StandbyBackend:
+        kind = AnonymisingBackend if p.params.get("anonymising") else StandbyBackend
+        return kind(p, BackendContext(), world)
+
+    runtime = Runtime(config, loop=loop, backend_factory=create,
                       prober=prober, sensors=FakeSensors(world), clock=loop.clock,
                       history=HistoryLog(tmp / "h.jsonl", wall=loop.clock.wall), memory=MemoryStore(None))
     return runtime, loop, world, prober
@@ -88,3 +101,15 @@ def test_a_hint_makes_the_runtime_probe_at_once(tmp_path: Path) -> None:
     loop.run_for(1.5)
     assert prober.rounds >= rounds + 1
     assert runtime.snapshot().state == "connected"  # a hint alone never fails a profile: the probes decide
+
+
+@pytest.mark.parametrize(("preference", "expected"), [("privacy", "hidden"), ("speed", "wg")])
+def test_the_privacy_preference_ranks_an_anonymising_backend_first_whatever_its_name(
+    tmp_path: Path, preference: Any, expected: str
+) -> None:
+    profiles = (Profile("wg", "fake", {"transport": "udp"}),
+                Profile("hidden", "fake", {"transport": "tcp", "anonymising": True}))
+    runtime, loop, _, _ = make(tmp_path, profiles, Behaviour(preference=preference))
+    runtime.start()
+    loop.run_for(5)
+    assert runtime.snapshot().active == expected
