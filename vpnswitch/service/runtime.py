@@ -2,6 +2,8 @@
 
 All state lives on the loop thread. Public methods are safe from any thread: they post to the loop.
 Subscribers receive immutable snapshots (on the loop thread — a GUI must hop to its own thread).
+The half-second watching is in ``watchloop``, hot standbys in ``hotstandby``, building a snapshot in
+``snapshot``; the runtime connects them to the engine.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ from vpnswitch.service.watchloop import Sensors, WatchLoop
 from vpnswitch.system.leakguard import LeakGuard
 
 log = logging.getLogger(__name__)
+
 
 class MemoryStore:
     """Per-network memory of the last profile that worked, kept across restarts."""
@@ -134,7 +137,7 @@ class Runtime:
         self._stopped = threading.Event()
         self._stopping = False
         self._inflight = 0  # connect/disconnect calls still running
-        self._standby = HotStandbySupervisor(
+        self._hot_standby = HotStandbySupervisor(
             loop=loop, clock=clock, prober=prober, seed=seed, config=lambda: self._config,
             usable_backend=self._usable_backend, current_backend=self._backends.get, deadline=self._deadline,
             active=lambda: self._state.active, engine_ready=lambda: self._state.ready_hot_standbys,
@@ -152,7 +155,7 @@ class Runtime:
         self._watchloop = WatchLoop(
             loop=loop, clock=clock, sensors=sensors, config=lambda: self._config, engine_state=lambda: self._state,
             backend=self._profile_backend, deadline=self._deadline, handle=self._handle, gate=lambda: self._gate,
-            on_tick=self._standby.tick, stopped=self._stopped.is_set,
+            on_tick=self._hot_standby.tick, stopped=self._stopped.is_set,
         )
 
     # ------------------------------------------------------------------------------------- public API
@@ -268,7 +271,7 @@ class Runtime:
             self._loop.run_task(old.close, 15.0, lambda _r: None, f"closing the old {profile.name}")  # tor: seconds
             # New settings, a new start: what was learnt about the old one no longer holds.
             self._deadlines.pop(profile.name, None)
-            self._standby.forget(profile.name)
+            self._hot_standby.forget(profile.name)
             backend = None
         if backend is None:
             backend = self._backend_factory(profile)
@@ -288,7 +291,7 @@ class Runtime:
         if not underlay.up:
             self._handle(UnderlayDown(underlay.reason))
         self._watchloop.begin()
-        self._standby.warm()
+        self._hot_standby.warm()
 
     def _apply_config(self, config: Config) -> None:
         self._config = config
@@ -296,12 +299,12 @@ class Runtime:
             deadline.set_bounds(config.timings.probe_timeout_min, config.timings.probe_timeout)
         self._watchloop.settings_changed(config)
         self._handle(ConfigChanged(self._engine_config(config)))
-        self._standby.warm()
+        self._hot_standby.warm()
 
     def _handle(self, event: Event) -> None:
         now = self._clock.monotonic()
         if isinstance(event, UnderlayUp) or (isinstance(event, Resumed) and event.gap > 0):
-            self._standby.network_back(now)
+            self._hot_standby.network_back(now)  # its connections died with the network: check afresh, soon
         self._state, actions = engine.step(self._state, event, now)
         for action in actions:
             try:
@@ -483,7 +486,7 @@ class Runtime:
 
     def _build_snapshot(self) -> Snapshot:
         return build_snapshot(self._state, self._config.profiles, broken=self._broken,
-                              hot_standbys=self._standby.records, latency=self._round_latency,
+                              hot_standbys=self._hot_standby.records, latency=self._round_latency,
                               now=self._clock.monotonic(), wall=self._clock.wall())
 
     # ------------------------------------------------------------------------------------------ stopping
