@@ -15,7 +15,7 @@ NOT_AT_START = ("PySide6.QtCharts", "vpnswitch.ui.settings.window", "vpnswitch.u
 
 
 def test_start_up_imports_leave_windows_charts_and_keyring_for_later() -> None:
-    code = ("import sys, vpnswitch.cli, vpnswitch.ui.app, vpnswitch.service.instance; "
+    code = ("import sys, vpnswitch.cli, vpnswitch.ui.app, vpnswitch.service.wiring; "
             "print('\\n'.join(sorted(sys.modules)))")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,

@@ -51,7 +51,7 @@ def bundled_modules(work: Path) -> set[str]:
 def test_the_lazily_imported_app_and_every_backend_are_bundled(bundle: tuple[Path, Path]) -> None:
     modules = bundled_modules(bundle[1])
     for name in ("vpnswitch.ui.app", "vpnswitch.ui.tray", "vpnswitch.ui.settings.window",
-                 "vpnswitch.ui.history_window", "vpnswitch.service.instance", "vpnswitch.backends.detect"):
+                 "vpnswitch.ui.history_window", "vpnswitch.service.wiring", "vpnswitch.backends.detect"):
         assert name in modules, name
     for backend in registry.CATALOG.names():
         assert registry.backend_class(backend).__module__ in modules, backend
