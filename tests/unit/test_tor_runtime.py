@@ -113,3 +113,14 @@ def test_the_privacy_preference_ranks_an_anonymising_backend_first_whatever_its_
     runtime.start()
     loop.run_for(5)
     assert runtime.snapshot().active == expected
+
+
+@pytest.mark.parametrize(("preference", "expected"), [("privacy", "wg"), ("speed", "office")])
+def test_a_way_out_the_user_declares_reaches_the_engine(tmp_path: Path, preference: Any, expected: str) -> None:
+    """Only the user knows a VPN is registered with the authority; privacy then ranks it last."""
+    profiles = (Profile("office", "fake", {"transport": "udp"}, way_out="registered"),
+                Profile("wg", "fake", {"transport": "udp"}))
+    runtime, loop, _, _ = make(tmp_path, profiles, Behaviour(preference=preference))
+    runtime.start()
+    loop.run_for(5)
+    assert runtime.snapshot().active == expected

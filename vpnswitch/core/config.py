@@ -485,11 +485,6 @@ def keep_aside(path: Path, clock: Callable[[], float] = time.time) -> Path:
     return target
 
 
-def atomic_write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` atomically, mode 0600 (kept for the modules that save next to the config)."""
-    atomic_write(path, data, 0o600)
-
-
 def save_config(path: Path, config: Config, catalog: BackendCatalog | None = None) -> Path | None:
     """Save atomically. If the file there cannot be loaded, its bytes are kept aside first; that path is returned."""
     aside: Path | None = None
@@ -499,7 +494,7 @@ def save_config(path: Path, config: Config, catalog: BackendCatalog | None = Non
         except (ConfigError, ConfigUnreadable):
             aside = keep_aside(path)
     text = json.dumps(config_to_dict(config), indent=2, ensure_ascii=False) + "\n"
-    atomic_write_private(path, text.encode("utf-8"))
+    atomic_write(path, text.encode("utf-8"), 0o600)
     return aside
 
 

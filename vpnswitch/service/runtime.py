@@ -21,9 +21,10 @@ from typing import Any
 from vpnswitch.backends.base import Backend
 from vpnswitch.core import engine
 from vpnswitch.core.clock import Clock
-from vpnswitch.core.config import Config, Profile, atomic_write_private
+from vpnswitch.core.config import Config, Profile
 from vpnswitch.core.engine import EngineState
 from vpnswitch.core.errors import BackendError, backend_failure
+from vpnswitch.core.files import atomic_write
 from vpnswitch.core.history import HistoryLog
 from vpnswitch.core.latency import ProbeDeadline
 from vpnswitch.core.model import (
@@ -90,7 +91,7 @@ class MemoryStore:
         if self.path is None:
             return
         try:
-            atomic_write_private(self.path, json.dumps(memory, indent=1).encode())
+            atomic_write(self.path, json.dumps(memory, indent=1).encode())
         except OSError as exc:
             log.warning("cannot save network memory: %s", exc.strerror)
 
@@ -256,7 +257,7 @@ class Runtime:
                 self._broken[profile.name] = str(exc)
                 log.warning("profile %s cannot be used: %s", profile.name, exc)
             infos.append(ProfileInfo(profile.name, profile.backend, transport, route_kind, profile.enabled,
-                                     anonymising))
+                                     anonymising, declared_way_out=profile.way_out))
         b = config.behaviour
         return EngineConfig(tuple(infos), config.timings, b.auto_switch, b.failback, b.per_network_memory,
                             b.preference)
