@@ -19,10 +19,13 @@ from typing import Any
 
 from vpnswitch.core.errors import NotRunning, VpnSwitchError
 from vpnswitch.core.paths import ensure_private_dir
+from vpnswitch.system.linesocket import LineError, read_line, refuse, serve_connections
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 64 * 1024
+MAX_CONNECTIONS = 16  # the CLI and the tray's second launch: a handful at most
+READ_DEADLINE = 5.0  # a request is one short line; a caller that trickles it is cut off
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -87,27 +90,22 @@ class ControlServer:
 
     def _serve(self) -> None:
         assert self._sock is not None
-        while not self._stopping.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                if self._stopping.is_set():
-                    return
-                continue
-            threading.Thread(target=self._serve_one, args=(conn,), daemon=True).start()
+        serve_connections(self._sock, self._stopping, MAX_CONNECTIONS, self._serve_one, _refuse_busy,
+                          name="vpnswitch-control")
 
     def _serve_one(self, conn: socket.socket) -> None:
         with conn:
-            conn.settimeout(10.0)
             try:
                 uid = peer_uid(conn)
                 if uid is not None and uid != os.getuid():
                     log.warning("refused a control connection from uid %s", uid)
                     _send(conn, {"ok": False, "error": "permission denied"})
                     return
-                request = _receive(conn)
+                try:
+                    request = _decode(read_line(conn, MAX_REQUEST, READ_DEADLINE))
+                except LineError as exc:
+                    _send(conn, {"ok": False, "error": exc.message, "code": exc.kind})
+                    return
                 if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
                     _send(conn, {"ok": False, "error": "bad request"})
                     return
@@ -118,21 +116,31 @@ class ControlServer:
                 except Exception as exc:
                     log.exception("control command %s failed", request.get("cmd"))
                     answer = {"ok": False, "error": f"internal error: {type(exc).__name__}"}
+                conn.settimeout(10.0)
                 _send(conn, answer)
-            except (OSError, ValueError) as exc:
+            except OSError as exc:
                 log.debug("control connection dropped: %s", exc)
 
 
-def _receive(conn: socket.socket) -> Any:
-    data = b""
-    while b"\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-        if len(data) > MAX_REQUEST:
-            raise ValueError("request too large")
-    return json.loads(data.decode("utf-8").strip() or "null")
+def _refuse_busy(conn: socket.socket) -> None:
+    refuse(conn, json.dumps({"ok": False, "error": "vpnswitch is busy; try again", "code": "busy"}).encode() + b"\n")
+
+
+def _decode(line: bytes) -> Any:
+    """A request or answer line; anything that is not a JSON document (too deep, not UTF-8) is None."""
+    try:
+        return json.loads(line.decode("utf-8").strip() or "null")
+    except (ValueError, RecursionError):
+        return None
+
+
+def _receive(conn: socket.socket, deadline: float) -> Any:
+    try:
+        return _decode(read_line(conn, MAX_REQUEST, deadline))
+    except LineError as exc:
+        if exc.kind == "timeout":
+            raise TimeoutError from None
+        raise ValueError(exc.message) from None
 
 
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:
@@ -156,7 +164,7 @@ def request(path: Path, cmd: str, timeout: float = 30.0, **args: Any) -> dict[st
             sock.settimeout(timeout)
             sock.connect(str(path))
             _send(sock, {"cmd": cmd, **args})
-            answer = _receive(sock)
+            answer = _receive(sock, timeout)
     except (FileNotFoundError, ConnectionRefusedError):
         raise NotRunning("vpnswitch is not running",
                          hint="Start it with `vpnswitch` (tray) or `vpnswitch daemon` (no window).") from None
@@ -164,6 +172,8 @@ def request(path: Path, cmd: str, timeout: float = 30.0, **args: Any) -> dict[st
         raise VpnSwitchError(f"vpnswitch did not answer within {timeout:g} s") from None
     except OSError as exc:
         raise NotRunning(f"cannot reach vpnswitch: {exc.strerror}") from None
+    except ValueError:
+        answer = None
     if not isinstance(answer, dict):
         raise VpnSwitchError("vpnswitch sent an answer this command does not understand")
     return answer
