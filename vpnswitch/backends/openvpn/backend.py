@@ -39,6 +39,7 @@ from vpnswitch.backends.openvpn.management import (
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param
 from vpnswitch.system import configrules, privileged
 from vpnswitch.system.privileged import OpenVpnLaunch, Ops
 from vpnswitch.system.runner import ManagedProcess
@@ -98,6 +99,13 @@ class OpenVpnBackend(Backend):
     name = "openvpn"
     display_name = "OpenVPN"
     secret_keys = ("password",)
+    params_spec = (
+        Param("config", "file", "OpenVPN configuration", required=True, example="/etc/openvpn/client/work.ovpn",
+              help="The .ovpn or .conf file from your provider. Choose a file to import it.",
+              file_filter="OpenVPN files (*.ovpn *.conf)"),
+        Param("username", "text", "User name", help="Only if the server asks for a user name and password."),
+        Param("password", "secret", "Password", help="Kept in your keyring, never in the settings file."),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         super().__init__(profile, context)

@@ -25,6 +25,7 @@ from vpnswitch.backends.vendors.stream import LineStream
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param
 from vpnswitch.system.oslayout import Layout, system_layout
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,12 @@ class PsiphonBackend(Backend):
     display_name = "Psiphon"
     route_kind = "proxy"
     polls_status = True  # status() only reads what the notices said: cheap
+    params_spec = (
+        Param("config", "file", "Psiphon configuration", required=True, file_filter="Psiphon config (*.json)",
+              help="Psiphon's client.json."),
+        Param("binary", "file", "Program", advanced=True, example="/opt/psiphon/psiphon-tunnel-core"),
+        Param("data_dir", "file", "Data folder", advanced=True),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext, layout: Layout | None = None) -> None:
         super().__init__(profile, context)

@@ -30,6 +30,7 @@ from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, unkn
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param
 from vpnswitch.system import configrules, netinfo, privileged
 from vpnswitch.system.privileged import Ops
 
@@ -110,6 +111,12 @@ class _HandshakeWatch(threading.Thread):
 class WireGuardBackend(Backend):
     name = "wireguard"
     display_name = "WireGuard"
+    params_spec = (
+        Param("config", "file", "WireGuard configuration", required=True, example="/etc/wireguard/wg0.conf",
+              help="The tunnel's .conf file (or, on Linux, an installed tunnel's name such as wg0). Choose a "
+                   "file to import it.",
+              file_filter="WireGuard / AmneziaWG files (*.conf)"),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         super().__init__(profile, context)
