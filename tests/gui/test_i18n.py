@@ -172,7 +172,7 @@ def config_with_data() -> Config:
 def test_settings_window_in_urdu_is_right_to_left_with_nothing_left_in_english(
         qtbot: Any, urdu: Any, tmp_path: Path, autostart: Any, loopback_config: Config, artifacts: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from vpnswitch.ui import detection
+    from vpnswitch.ui import facade as detection
 
     found = detection.Offer("Tor", "tor", "Tor", {}, "/usr/sbin/tor")  # what the detector reports is data
     monkeypatch.setattr(detection, "detect_offers", lambda: [found])

@@ -27,12 +27,11 @@ from vpnswitch.core import logs
 from vpnswitch.core.config import Config, Desktop, default_config
 from vpnswitch.core.errors import ConfigError, ConfigUnreadable, VpnSwitchError
 from vpnswitch.core.paths import Paths
-from vpnswitch.system import autostart as autostart_mod
-from vpnswitch.system.autostart import Autostart
+from vpnswitch.ui import facade
 from vpnswitch.ui.bridge import RuntimeBridge
+from vpnswitch.ui.facade import Autostart, RuntimePort
 from vpnswitch.ui.i18n import Localizer, resolve
 from vpnswitch.ui.notifications import FreedesktopNotifier, NotificationCenter, Notifier, TrayNotifier
-from vpnswitch.ui.port import RuntimePort
 from vpnswitch.ui.qtcompat import emit
 from vpnswitch.ui.resources import DESKTOP_ID, app_icon
 from vpnswitch.ui.single_instance import SingleInstance
@@ -59,7 +58,7 @@ def instance_starter(paths: Paths) -> EngineStarter:
 
     def start(bridge: RuntimeBridge) -> Started:
         from vpnswitch.service.wiring import Instance
-        from vpnswitch.ui.port import InstancePort
+        from vpnswitch.ui.facade import InstancePort
 
         config, notice = config_or_defaults_with_notice(paths)
         instance = Instance(paths, config, show_window=bridge.request_show)
@@ -114,7 +113,7 @@ class DesktopApp(QObject):
         self.localizer = localizer
         self.minimized = minimized
         self.notice = ""
-        self.autostart = autostart or autostart_mod.for_platform()
+        self.autostart = autostart or facade.autostart()
         self.port: RuntimePort | None = None
         self.stopping = False
         self.stopped = False

@@ -14,8 +14,8 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from vpnswitch.service.snapshot import EMPTY, Snapshot
 from vpnswitch.ui import texts
+from vpnswitch.ui.facade import EMPTY, Snapshot
 from vpnswitch.ui.qtcompat import emit
 from vpnswitch.ui.resources import state_icon
 from vpnswitch.ui.status import IconState, icon_state
