@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,6 +32,7 @@ from vpnswitch.core.params import Param, Problems
 if TYPE_CHECKING:  # the engine is imported on a worker at start-up, after the tray icon is up
     from vpnswitch.backends.detect import Detected
     from vpnswitch.core.config import Config
+    from vpnswitch.core.paths import Paths
     from vpnswitch.core.secrets import SecretStore
     from vpnswitch.service.runtime import CheckReport as CheckReport
     from vpnswitch.service.snapshot import EMPTY as EMPTY
@@ -149,6 +150,64 @@ class InstancePort:
 
     def stop(self) -> None:
         self.instance.stop()
+
+
+def start_instance(paths: Paths, config: Config, show_window: Callable[[], None],
+                   attach: Callable[[RuntimePort], None]) -> InstancePort:
+    """Blocking. The engine with ``config``, its control socket claimed; ``attach`` subscribes before it runs, so
+    no snapshot is missed."""
+    from vpnswitch.service.wiring import Instance
+
+    instance = Instance(paths, config, show_window=show_window)
+    port = InstancePort(instance)
+    attach(port)
+    instance.start()
+    return port
+
+
+def load_settings(paths: Paths) -> Config:
+    """Blocking. The user's settings; ``ConfigError`` / ``ConfigUnreadable`` when the file cannot be used. With
+    no file yet, the defaults and a profile for everything detected (see ``first_start``)."""
+    from vpnswitch.service.wiring import load_or_default
+
+    return load_or_default(paths)
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    """No settings file yet: what was found, proposed in the recommended order, for the user to agree to."""
+
+    proposal: Config  # the defaults plus the detected profiles, in ``offers`` order
+    offers: tuple[Offer, ...]
+
+
+def first_start(paths: Paths) -> FirstStart | None:
+    """Blocking (detection runs programs). None when a settings file exists: later starts run as configured."""
+    if paths.config_file.exists():
+        return None
+    from vpnswitch.core.config import default_config
+
+    try:
+        from vpnswitch.backends import detect
+
+        found = detect.detect(check_conflicts=False)
+        config = detect.default_config(found)
+    except Exception:  # detection must never stop vpnswitch from starting (logged with its traceback)
+        log.exception("detecting installed VPN apps failed; starting with no profiles")
+        return FirstStart(default_config(), ())
+    by_params = {(p.backend, repr(sorted(p.params.items()))): item for item in found for p in item.profiles}
+    offers = []
+    for profile in config.profiles:
+        item = by_params.get((profile.backend, repr(sorted(profile.params.items()))))
+        made = offers_from(item) if item is not None else []
+        base = next((o for o in made if o.backend == profile.backend and dict(o.params) == profile.params), None)
+        offers.append(Offer(base.app if base else profile.name, profile.backend, profile.name,
+                            dict(profile.params), base.note if base else "", profile.enabled,
+                            base.warnings if base else (), needs_of(profile.backend),
+                            way_out_of(profile.backend, profile.params)))
+    ordered = recommended(offers)
+    by_name = {p.name: p for p in config.profiles}
+    return FirstStart(replace(config, profiles=tuple(by_name[o.name] for o in ordered)), tuple(ordered))
 
 
 # ------------------------------------------------------------------------------------------ the catalog
