@@ -44,6 +44,8 @@ NOT_ENGLISH = {
     "vpnswitch", "VPN", "JSON", "UDP", "TCP", "WireGuard", "OpenVPN", "Tor", "Tailscale", "VPN_PASSWORD", "key",
     "value", "usr", "bin", "myvpn", "connect", "disconnect", "server", "home", "socks", "wg", "tun", "ms",
     "English",  # the language's own name in the language list, so English speakers can find it
+    # names of protocols, files and Tor's transports, written the same in every language
+    "SOCKS", "torrc", "obfs", "Snowflake", "WebTunnel", "meek",
 }
 
 

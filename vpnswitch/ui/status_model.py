@@ -16,11 +16,8 @@ from PySide6.QtCore import QCoreApplication
 from vpnswitch.ui import texts
 from vpnswitch.ui.facade import ProfileStatus, Snapshot
 
+translate = QCoreApplication.translate
 LadderState = str  # "active" | "ready" | "standby-ready" | "quarantined" | "error" | "disabled" | "busy"
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("StatusWindow", text)
 
 
 @dataclass(frozen=True)
@@ -46,34 +43,34 @@ def _seconds_left(iso: str | None, now: datetime) -> int | None:
 def duration(seconds: float) -> str:
     seconds = int(round(seconds))
     if seconds < 60:
-        return tr("%1 s").replace("%1", str(seconds))
+        return translate("StatusWindow", "%1 s").replace("%1", str(seconds))
     minutes, rest = divmod(seconds, 60)
     if minutes < 60:
-        return tr("%1 min %2 s").replace("%1", str(minutes)).replace("%2", str(rest))
-    return tr("%1 h %2 min").replace("%1", str(minutes // 60)).replace("%2", str(minutes % 60))
+        return translate("StatusWindow", "%1 min %2 s").replace("%1", str(minutes)).replace("%2", str(rest))
+    return translate("StatusWindow", "%1 h %2 min").replace("%1", str(minutes // 60)).replace("%2", str(minutes % 60))
 
 
 def rung(profile: ProfileStatus, now: datetime) -> Rung:
     state = profile.state
     if state == "active":
-        return Rung(profile.name, "active", tr("in use"))
+        return Rung(profile.name, "active", translate("StatusWindow", "in use"))
     if not profile.enabled or state == "disabled":
         return Rung(profile.name, "disabled", texts.profile_state("disabled"))
     if state == "quarantined":
         left = _seconds_left(profile.quarantined_until, now)
-        text = tr("resting after a failure") if left is None else \
-            tr("resting after a failure, %1 left").replace("%1", duration(left))
+        text = translate("StatusWindow", "resting after a failure") if left is None else \
+            translate("StatusWindow", "resting after a failure, %1 left").replace("%1", duration(left))
         return Rung(profile.name, "quarantined", text, profile.reason)
     if state == "error":
-        return Rung(profile.name, "error", tr("needs attention"), profile.reason)
+        return Rung(profile.name, "error", translate("StatusWindow", "needs attention"), profile.reason)
     if profile.warm == "ready":
-        return Rung(profile.name, "standby-ready", tr("standby, ready in the background"))
+        return Rung(profile.name, "standby-ready", translate("StatusWindow", "standby, ready in the background"))
     if profile.warm == "starting":
-        return Rung(profile.name, "busy", tr("standby, starting in the background"))
+        return Rung(profile.name, "busy", translate("StatusWindow", "standby, starting in the background"))
     if profile.warm == "not ready":
-        return Rung(profile.name, "error", tr("standby, not ready"), profile.reason)
+        return Rung(profile.name, "error", translate("StatusWindow", "standby, not ready"), profile.reason)
     if state == "standby":
-        return Rung(profile.name, "ready", tr("ready"))
+        return Rung(profile.name, "ready", translate("StatusWindow", "ready"))
     return Rung(profile.name, "busy", texts.profile_state(state))
 
 

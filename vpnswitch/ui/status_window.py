@@ -51,7 +51,7 @@ class StatusWindow(QWidget):
         self.switch: LastSwitch | None = None
         self.setWindowTitle(self.tr("vpnswitch status"))
         self.setWindowIcon(app_icon())
-        self.resize(640, 620)
+        self.resize(760, 620)
 
         layout = QVBoxLayout(self)
         self.headline = QLabel(self)
@@ -95,8 +95,8 @@ class StatusWindow(QWidget):
         self.ladder.setObjectName("ladder")
         self.ladder.setRootIsDecorated(False)
         self.ladder.setHeaderLabels([self.tr("Profile"), self.tr("State"), self.tr("Why / what to do")])
-        self.ladder.setColumnWidth(0, 150)
-        self.ladder.setColumnWidth(1, 210)
+        self.ladder.setColumnWidth(0, 140)
+        self.ladder.setColumnWidth(1, 290)
         self.ladder.setWordWrap(True)
         box_layout.addWidget(self.ladder)
         layout.addWidget(box, 1)
@@ -174,11 +174,9 @@ class StatusWindow(QWidget):
             latency = active_latency(s)
             if latency is not None:
                 parts.append(self.tr("Latency: %1 ms").replace("%1", str(round(latency))))
-        if s.network:
-            parts.append(self.tr("Network: %1").replace("%1", s.network))
         self.details.setText(" · ".join(parts) if parts else self.tr("No way out is in use."))
 
-        values = [ms for name, ms in self.samples if name == s.active] if s.active else []
+        values = [ms for _name, ms in self.samples]  # whichever way out was in use: a switch shows as a step
         self.series.replace([_point(i, v) for i, v in enumerate(values)])
         top = max(values, default=100.0)
         self.y_axis.setRange(0, max(50.0, top * 1.2))
@@ -190,6 +188,7 @@ class StatusWindow(QWidget):
             item = QTreeWidgetItem([f"{index}. {rung.name}", rung.text, rung.detail])
             item.setData(0, Qt.ItemDataRole.UserRole, rung.name)
             item.setForeground(1, QColor(RUNG_COLOURS.get(rung.kind, "#000000")))
+            item.setToolTip(1, rung.text)
             item.setToolTip(2, rung.detail)
             self.ladder.addTopLevelItem(item)
             if rung.name == selected:

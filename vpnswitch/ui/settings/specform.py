@@ -293,7 +293,7 @@ def _argv_problem(widget: QWidget, text: str) -> str | None:
     try:
         shlex.split(text)
     except ValueError:
-        return widget.tr("has an unmatched quote")
+        return QCoreApplication.translate("SpecEditor", "has an unmatched quote")
     return None
 
 
@@ -306,5 +306,5 @@ def _int(text: str) -> int | None:
 
 def _int_problem(widget: QWidget, text: str) -> str | None:
     if text.strip() and _int(text) is None:
-        return widget.tr("must be a whole number")
+        return QCoreApplication.translate("SpecEditor", "must be a whole number")
     return None
