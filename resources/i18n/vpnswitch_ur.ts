@@ -1441,6 +1441,10 @@
         <translation>رجسٹرڈ VPN</translation>
     </message>
     <message>
+        <source>Found: %1</source>
+        <translation>ملا: %1</translation>
+    </message>
+    <message>
         <source>Import a WireGuard or OpenVPN file</source>
         <translation>WireGuard یا OpenVPN کی فائل درآمد کریں</translation>
     </message>

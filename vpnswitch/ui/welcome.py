@@ -112,7 +112,8 @@ class WelcomeWindow(QWidget):
         way_out = self.way_out_text(offer.way_out)
         lines = [f"<b>{html.escape(offer.name)}</b> — {html.escape(kind)} · {html.escape(way_out)}"]
         if offer.note:
-            lines.append(f"<small>{html.escape(self.tr('Found: %1').replace('%1', offer.note))}</small>")
+            found = self.tr("Found: %1").replace("%1", offer.note)
+            lines.append(f"<small>{html.escape(found)}</small>")
         for need in offer.needs:
             lines.append(f"<small style='color:#1565c0'>➜ {html.escape(self.needs_text(need, offer))}</small>")
         for warning in offer.warnings:

@@ -131,7 +131,7 @@ class ProfileEditor(QWidget):
             "and only you can know it is registered."), self)
         way_out_help.setObjectName("way_out_help")
         way_out_help.setWordWrap(True)
-        way_out_help.setStyleSheet("color: palette(mid); font-size: small;")
+        way_out_help.setStyleSheet("color: #5f6368; font-size: small;")
         column = QVBoxLayout()
         column.addWidget(self.way_out)
         column.addWidget(way_out_help)

@@ -96,7 +96,7 @@ class SpecEditor(ParamsEditor):
                 hint = QLabel(tr(param.help), self)
                 hint.setObjectName(f"help_{param.key}")
                 hint.setWordWrap(True)
-                hint.setStyleSheet("color: palette(mid); font-size: small;")
+                hint.setStyleSheet("color: #5f6368; font-size: small;")
                 column.addWidget(hint)
                 form.addRow(label, column)
             else:
