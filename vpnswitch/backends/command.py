@@ -24,11 +24,10 @@ from vpnswitch.backends.base import (
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError
 from vpnswitch.core.model import Route, Transport
-from vpnswitch.core.params import Param
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import netinfo
 from vpnswitch.system.runner import ManagedProcess
 
-PARAMS = ("connect", "disconnect", "status", "interface", "proxy", "mode", "secret_env", "transport")
 MODES = ("oneshot", "foreground")
 # Exit codes with a meaning: 77 (EX_NOPERM) means "credentials refused", which is not retried.
 EXIT_AUTH_FAILED = 77
@@ -65,7 +64,7 @@ class CommandBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         param_list(params, "connect", problems, required=True)
         param_list(params, "disconnect", problems, required=False)
         param_list(params, "status", problems, required=False)

@@ -31,7 +31,7 @@ from vpnswitch.backends.base import (
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.core.model import Route, Transport
-from vpnswitch.core.params import Param
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import netadapters, netinfo
 from vpnswitch.system.oslayout import Layout, system_layout
 from vpnswitch.system.runner import ManagedProcess, kill_tree
@@ -39,7 +39,6 @@ from vpnswitch.system.sysproxy.windows import wininet_proxy_url
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("executable", "process", "children", "interface", "adapter", "proxy", "close_timeout", "transport")
 READY_POLL = 0.25
 DEFAULT_CLOSE = 5.0
 
@@ -84,7 +83,7 @@ class AppBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         exe = params.get("executable")
         if isinstance(exe, list):
             if not exe or not all(isinstance(v, str) and v for v in exe):

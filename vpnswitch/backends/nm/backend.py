@@ -38,13 +38,12 @@ from vpnswitch.backends.nm.nmcli import NmCli
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
 from vpnswitch.core.model import Route, Transport
-from vpnswitch.core.params import Param
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import netinfo
 from vpnswitch.system.runner import ManagedProcess, Runner
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("connection", "uuid", "prefix", "app", "interface")
 POLL = 0.5
 
 
@@ -114,7 +113,7 @@ class NetworkManagerBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         named = [key for key in ("connection", "uuid", "prefix") if key in params]
         if len(named) != 1:
             problems.append(("", 'needs exactly one of "connection" (its name), "uuid", or "prefix" '

@@ -39,14 +39,13 @@ from vpnswitch.backends.openvpn.management import (
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError
 from vpnswitch.core.model import Route, Transport
-from vpnswitch.core.params import Param
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import configrules, privileged
 from vpnswitch.system.privileged import OpenVpnLaunch, Ops
 from vpnswitch.system.runner import ManagedProcess
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("config", "username")
 SETUP_COMMANDS = ("state on", "bytecount 1", "log on", "hold off", "hold release")
 COMMAND_TIMEOUT = 5.0
 STOP_WAIT = 5.0
@@ -125,7 +124,7 @@ class OpenVpnBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         config = params.get("config")
         if config is None:
             problems.append(("config", "is required: the path of the .ovpn or .conf file"))

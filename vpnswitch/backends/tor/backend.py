@@ -34,13 +34,11 @@ from vpnswitch.backends.tor.torrc import BridgeLineError, TorrcSpec, check_extra
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError, VpnSwitchError
 from vpnswitch.core.model import Route, Transport
-from vpnswitch.core.params import Param
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system.runner import ManagedProcess
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("transport", "bridges", "standby", "system_proxy", "socks_port", "bootstrap_stall", "socks_timeout",
-          "tor_path", "torrc")
 BRIDGE_TRANSPORTS = ("", "obfs4", "snowflake", "webtunnel", "meek_lite")
 DEFAULT_BOOTSTRAP_STALL = 30.0
 DEFAULT_SOCKS_TIMEOUT = 15
@@ -107,7 +105,7 @@ class TorBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         transport = params.get("transport", "")
         if transport not in BRIDGE_TRANSPORTS:
             problems.append(("transport", f"must be one of {', '.join(t for t in BRIDGE_TRANSPORTS if t)}, "

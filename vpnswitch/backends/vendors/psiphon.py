@@ -25,7 +25,7 @@ from vpnswitch.backends.vendors.stream import LineStream
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.core.model import Route, Transport
-from vpnswitch.core.params import Param
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system.oslayout import Layout, system_layout
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ INSTALL_PATHS = {
     "windows": ("{LOCALAPPDATA}/Psiphon/psiphon-tunnel-core.exe",),
     "darwin": ("/usr/local/bin/psiphon-tunnel-core", "~/bin/psiphon-tunnel-core"),
 }
-PARAMS = ("config", "binary", "data_dir")
 # Notices that mean the client cannot work as configured.
 FATAL_NOTICES = {"SocksProxyPortInUse": "its SOCKS port is already in use",
                  "HttpProxyPortInUse": "its HTTP port is already in use"}
@@ -125,7 +124,7 @@ class PsiphonBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         config = params.get("config")
         if not isinstance(config, str) or not config.strip():
             problems.append(("config", "is required: the path of Psiphon's client.json"))

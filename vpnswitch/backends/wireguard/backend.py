@@ -30,13 +30,12 @@ from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, unkn
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
 from vpnswitch.core.model import Route, Transport
-from vpnswitch.core.params import Param
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import configrules, netinfo, privileged
 from vpnswitch.system.privileged import Ops
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("config",)
 WG_RUN_DIR = Path("/var/run/wireguard")
 WATCH_INTERVAL = 5.0
 POLL = 0.05
@@ -129,7 +128,7 @@ class WireGuardBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         config = params.get("config")
         if config is None:
             problems.append(("config", "is required: a config path such as /etc/wireguard/wg0.conf, or a name "
