@@ -33,6 +33,8 @@ PACKAGES=(
   # a real desktop for the tray, notifications and keyring tests, Urdu fonts, desktop-file checks
   xvfb xauth x11-utils xdotool trayer dunst dbus dbus-x11 dbus-bin gnome-keyring libsecret-tools imagemagick
   fonts-noto-core desktop-file-utils appstream util-linux
+  # a StatusNotifierItem watcher (what GNOME's AppIndicator extension and KDE provide) for the SNI tray test
+  haskell-status-notifier-item-utils
   # a C compiler for the stand-in Qt plugin of the no-display test
   gcc libc6-dev
 )

@@ -455,6 +455,38 @@
         <translation>بیک اینڈ</translation>
     </message>
     <message>
+        <source>Automatic (from the kind of VPN)</source>
+        <translation>خودکار (VPN کی قسم سے)</translation>
+    </message>
+    <message>
+        <source>Plain VPN</source>
+        <translation>سادہ VPN</translation>
+    </message>
+    <message>
+        <source>Obfuscated (disguised)</source>
+        <translation>بھیس بدلا ہوا</translation>
+    </message>
+    <message>
+        <source>Tor</source>
+        <translation>ٹور</translation>
+    </message>
+    <message>
+        <source>Registered VPN</source>
+        <translation>رجسٹرڈ VPN</translation>
+    </message>
+    <message>
+        <source>Which kind of way out this is decides when it is tried after a block. vpnswitch tells plain, obfuscated and Tor apart by itself. Choose “Registered VPN” for a VPN registered with the authorities (for example with the PTA in Pakistan): it survives a crackdown but is not private, and only you can know it is registered.</source>
+        <translation>یہ کس قسم کا راستہ ہے، اس سے طے ہوتا ہے کہ رکاوٹ کے بعد اسے کب آزمایا جائے۔ vpnswitch سادہ، بھیس بدلے اور ٹور کو خود پہچان لیتا ہے۔ حکام کے پاس رجسٹرڈ VPN (مثلاً پاکستان میں پی ٹی اے کے پاس) کے لیے “رجسٹرڈ VPN” چنیں: یہ سختی کے دوران بھی چلتا ہے مگر نجی نہیں، اور صرف آپ جانتے ہیں کہ یہ رجسٹرڈ ہے۔</translation>
+    </message>
+    <message>
+        <source>Kind of way out</source>
+        <translation>راستے کی قسم</translation>
+    </message>
+    <message>
+        <source>Advanced: edit the parameters as JSON</source>
+        <translation>ماہرانہ: ترتیبات کو JSON میں بدلیں</translation>
+    </message>
+    <message>
         <source>Secrets (kept in your system keyring, never in the settings file)</source>
         <translation>راز (آپ کے سسٹم کی کی رِنگ میں رکھے جاتے ہیں، سیٹنگز کی فائل میں کبھی نہیں)</translation>
     </message>
@@ -708,6 +740,172 @@
     <message>
         <source>Cancel</source>
         <translation>منسوخ کریں</translation>
+    </message>
+</context>
+<context>
+    <name>SpecEditor</name>
+    <message>
+        <source>More options</source>
+        <translation>مزید اختیارات</translation>
+    </message>
+    <message>
+        <source>e.g. %1</source>
+        <translation>مثلاً %1</translation>
+    </message>
+    <message>
+        <source>(not set)</source>
+        <translation>(طے نہیں)</translation>
+    </message>
+    <message>
+        <source>one per line, e.g. %1</source>
+        <translation>ہر سطر میں ایک، مثلاً %1</translation>
+    </message>
+    <message>
+        <source>Get bridges</source>
+        <translation>برج حاصل کریں</translation>
+    </message>
+    <message>
+        <source>Not in this version yet: get bridge lines from bridges.torproject.org (or by e-mail from bridges@torproject.org) and paste them here.</source>
+        <translation>اس ورژن میں ابھی نہیں: برج کی سطریں bridges.torproject.org سے (یا bridges@torproject.org سے ای میل کے ذریعے) لے کر یہاں چسپاں کریں۔</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>منتخب کریں…</translation>
+    </message>
+    <message>
+        <source>Checking %1…</source>
+        <translation>%1 جانچا جا رہا ہے…</translation>
+    </message>
+    <message>
+        <source>%1, line %2</source>
+        <translation>%1، سطر %2</translation>
+    </message>
+    <message>
+        <source>has an unmatched quote</source>
+        <translation>میں ایک واوین کا جوڑا ادھورا ہے</translation>
+    </message>
+    <message>
+        <source>must be a whole number</source>
+        <translation>پورا عدد ہونا چاہیے</translation>
+    </message>
+</context>
+<context>
+    <name>StatusWindow</name>
+    <message>
+        <source>vpnswitch status</source>
+        <translation>vpnswitch کی حالت</translation>
+    </message>
+    <message>
+        <source>latency (ms)</source>
+        <translation>تاخیر (ملی سیکنڈ)</translation>
+    </message>
+    <message>
+        <source>Ways out, in the order they are tried</source>
+        <translation>راستے، اسی ترتیب میں جس میں آزمائے جاتے ہیں</translation>
+    </message>
+    <message>
+        <source>Profile</source>
+        <translation>پروفائل</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>حالت</translation>
+    </message>
+    <message>
+        <source>Why / what to do</source>
+        <translation>کیوں / کیا کریں</translation>
+    </message>
+    <message>
+        <source>Switch now</source>
+        <translation>ابھی بدلیں</translation>
+    </message>
+    <message>
+        <source>Move to the selected profile, or to the next one that is ready.</source>
+        <translation>منتخب پروفائل پر جائیں، یا اگلے تیار پروفائل پر۔</translation>
+    </message>
+    <message>
+        <source>Way out: %1 (%2)</source>
+        <translation>راستہ: %1 (%2)</translation>
+    </message>
+    <message>
+        <source>Health: %1</source>
+        <translation>حالت: %1</translation>
+    </message>
+    <message>
+        <source>Latency: %1 ms</source>
+        <translation>تاخیر: %1 ملی سیکنڈ</translation>
+    </message>
+    <message>
+        <source>No way out is in use.</source>
+        <translation>کوئی راستہ استعمال میں نہیں۔</translation>
+    </message>
+    <message>
+        <source>No switch yet.</source>
+        <translation>ابھی تک کوئی تبدیلی نہیں ہوئی۔</translation>
+    </message>
+    <message>
+        <source>Last switch at %1: %2 → %3.</source>
+        <translation>آخری تبدیلی %1 پر: %2 ← %3۔</translation>
+    </message>
+    <message>
+        <source>Why: %1.</source>
+        <translation>وجہ: %1۔</translation>
+    </message>
+    <message>
+        <source>Outage: %1.</source>
+        <translation>رابطہ ٹوٹا رہا: %1۔</translation>
+    </message>
+    <message>
+        <source>Resume automatic switching</source>
+        <translation>خودکار تبدیلی دوبارہ شروع کریں</translation>
+    </message>
+    <message>
+        <source>Pause automatic switching</source>
+        <translation>خودکار تبدیلی روکیں</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 سیکنڈ</translation>
+    </message>
+    <message>
+        <source>%1 min %2 s</source>
+        <translation>%1 منٹ %2 سیکنڈ</translation>
+    </message>
+    <message>
+        <source>%1 h %2 min</source>
+        <translation>%1 گھنٹے %2 منٹ</translation>
+    </message>
+    <message>
+        <source>in use</source>
+        <translation>استعمال میں</translation>
+    </message>
+    <message>
+        <source>resting after a failure</source>
+        <translation>ناکامی کے بعد آرام میں</translation>
+    </message>
+    <message>
+        <source>resting after a failure, %1 left</source>
+        <translation>ناکامی کے بعد آرام میں، %1 باقی</translation>
+    </message>
+    <message>
+        <source>needs attention</source>
+        <translation>توجہ چاہیے</translation>
+    </message>
+    <message>
+        <source>standby, ready in the background</source>
+        <translation>تیار حالت میں، پس منظر میں تیار</translation>
+    </message>
+    <message>
+        <source>standby, starting in the background</source>
+        <translation>تیار حالت میں، پس منظر میں شروع ہو رہا ہے</translation>
+    </message>
+    <message>
+        <source>standby, not ready</source>
+        <translation>تیار حالت میں، ابھی تیار نہیں</translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation>تیار</translation>
     </message>
 </context>
 <context>
@@ -1130,6 +1328,10 @@
         <translation>ابھی جانچیں</translation>
     </message>
     <message>
+        <source>Status…</source>
+        <translation>حالت…</translation>
+    </message>
+    <message>
         <source>Settings…</source>
         <translation>سیٹنگز…</translation>
     </message>
@@ -1186,6 +1388,496 @@
     <message>
         <source>not ready</source>
         <translation>تیار نہیں</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomeWindow</name>
+    <message>
+        <source>Welcome to vpnswitch</source>
+        <translation>vpnswitch میں خوش آمدید</translation>
+    </message>
+    <message>
+        <source>vpnswitch keeps you online by moving to another way out when one stops working. This is what it found on this computer, in the order it suggests: the fastest first, disguised ones next, Tor last. Untick what you do not want, drag to change the order. Nothing connects until you press Start.</source>
+        <translation>جب ایک راستہ کام کرنا چھوڑ دے تو vpnswitch دوسرے راستے پر جا کر آپ کو آن لائن رکھتا ہے۔ اس کمپیوٹر پر یہ ملا، اس ترتیب میں جو یہ تجویز کرتا ہے: سب سے تیز پہلے، بھیس بدلے ہوئے اس کے بعد، ٹور آخر میں۔ جو نہیں چاہیے اس کا نشان ہٹا دیں، ترتیب بدلنے کے لیے گھسیٹیں۔ جب تک آپ “شروع کریں” نہ دبائیں، کچھ نہیں جڑے گا۔</translation>
+    </message>
+    <message>
+        <source>No VPN app, configuration or Tor was found. Import a WireGuard or OpenVPN file, or add a profile in Settings.</source>
+        <translation>کوئی VPN ایپ، کنفیگریشن یا ٹور نہیں ملا۔ WireGuard یا OpenVPN کی فائل درآمد کریں، یا سیٹنگز میں پروفائل شامل کریں۔</translation>
+    </message>
+    <message>
+        <source>Import a WireGuard or OpenVPN file…</source>
+        <translation>WireGuard یا OpenVPN کی فائل درآمد کریں…</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>سیٹنگز…</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>شروع کریں</translation>
+    </message>
+    <message>
+        <source>Sign in to %1 in its own app first, if you have not.</source>
+        <translation>اگر ابھی نہیں کیا تو پہلے %1 کی اپنی ایپ میں سائن ان کریں۔</translation>
+    </message>
+    <message>
+        <source>Needs a configuration file: import one.</source>
+        <translation>کنفیگریشن فائل چاہیے: ایک درآمد کریں۔</translation>
+    </message>
+    <message>
+        <source>plain VPN, fastest</source>
+        <translation>سادہ VPN، سب سے تیز</translation>
+    </message>
+    <message>
+        <source>disguised, for when VPNs are blocked</source>
+        <translation>بھیس بدلا ہوا، جب VPN بند ہوں</translation>
+    </message>
+    <message>
+        <source>Tor, the last resort</source>
+        <translation>ٹور، آخری سہارا</translation>
+    </message>
+    <message>
+        <source>registered VPN</source>
+        <translation>رجسٹرڈ VPN</translation>
+    </message>
+    <message>
+        <source>Found: %1</source>
+        <translation>ملا: %1</translation>
+    </message>
+    <message>
+        <source>Import a WireGuard or OpenVPN file</source>
+        <translation>WireGuard یا OpenVPN کی فائل درآمد کریں</translation>
+    </message>
+    <message>
+        <source>%1 was added.</source>
+        <translation>%1 شامل کر دیا گیا۔</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>شروع ہو رہا ہے…</translation>
+    </message>
+    <message>
+        <source>Could not save the settings: %1</source>
+        <translation>سیٹنگز محفوظ نہ ہو سکیں: %1</translation>
+    </message>
+</context>
+<context>
+    <name>params</name>
+    <message>
+        <source>The app&apos;s program</source>
+        <translation>ایپ کا پروگرام</translation>
+    </message>
+    <message>
+        <source>Process names</source>
+        <translation>پراسیس کے نام</translation>
+    </message>
+    <message>
+        <source>The names its running processes have, when they differ from the program&apos;s.</source>
+        <translation>اس کے چلتے پراسیسوں کے نام، جب وہ پروگرام کے نام سے مختلف ہوں۔</translation>
+    </message>
+    <message>
+        <source>Also close its child processes</source>
+        <translation>اس کے ذیلی پراسیس بھی بند کریں</translation>
+    </message>
+    <message>
+        <source>Tunnel interface</source>
+        <translation>ٹنل انٹرفیس</translation>
+    </message>
+    <message>
+        <source>Its network adapter&apos;s name; or an adapter description, or a proxy.</source>
+        <translation>اس کے نیٹ ورک اڈاپٹر کا نام؛ یا اڈاپٹر کی تفصیل، یا پراکسی۔</translation>
+    </message>
+    <message>
+        <source>Adapter description (Windows)</source>
+        <translation>اڈاپٹر کی تفصیل (ونڈوز)</translation>
+    </message>
+    <message>
+        <source>Local proxy</source>
+        <translation>مقامی پراکسی</translation>
+    </message>
+    <message>
+        <source>The proxy it opens, or &quot;system&quot; for the system proxy it sets.</source>
+        <translation>جو پراکسی یہ کھولتی ہے، یا سسٹم پراکسی کے لیے &quot;system&quot;۔</translation>
+    </message>
+    <message>
+        <source>Seconds to wait for it to close</source>
+        <translation>بند ہونے کا انتظار (سیکنڈ)</translation>
+    </message>
+    <message>
+        <source>Transport</source>
+        <translation>ٹرانسپورٹ</translation>
+    </message>
+    <message>
+        <source>App</source>
+        <translation>ایپ</translation>
+    </message>
+    <message>
+        <source>Which app runs the core (for names and help only).</source>
+        <translation>کون سی ایپ کور چلاتی ہے (صرف ناموں اور مدد کے لیے)۔</translation>
+    </message>
+    <message>
+        <source>another app (sing-box or mihomo core)</source>
+        <translation>کوئی اور ایپ (sing-box یا mihomo کور)</translation>
+    </message>
+    <message>
+        <source>Controller address</source>
+        <translation>کنٹرولر کا پتا</translation>
+    </message>
+    <message>
+        <source>The app&apos;s external controller: http://127.0.0.1:PORT or unix:///path/to.sock.</source>
+        <translation>ایپ کا بیرونی کنٹرولر: http://127.0.0.1:PORT یا unix:///path/to.sock۔</translation>
+    </message>
+    <message>
+        <source>Controller secret</source>
+        <translation>کنٹرولر کا خفیہ کوڈ</translation>
+    </message>
+    <message>
+        <source>The app&apos;s controller secret, if it has one.</source>
+        <translation>ایپ کے کنٹرولر کا خفیہ کوڈ، اگر ہو۔</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>گروپ</translation>
+    </message>
+    <message>
+        <source>A selector group (one where you pick the node yourself).</source>
+        <translation>انتخابی گروپ (جس میں نوڈ آپ خود چنتے ہیں)۔</translation>
+    </message>
+    <message>
+        <source>Node</source>
+        <translation>نوڈ</translation>
+    </message>
+    <message>
+        <source>The node in that group this profile uses.</source>
+        <translation>اس گروپ کا وہ نوڈ جو یہ پروفائل استعمال کرتا ہے۔</translation>
+    </message>
+    <message>
+        <source>The app&apos;s mixed or SOCKS port, through which vpnswitch checks the node.</source>
+        <translation>ایپ کا mixed یا SOCKS پورٹ، جس کے ذریعے vpnswitch نوڈ کو جانچتا ہے۔</translation>
+    </message>
+    <message>
+        <source>TUN interface</source>
+        <translation>TUN انٹرفیس</translation>
+    </message>
+    <message>
+        <source>Instead of a proxy: the app&apos;s TUN interface (the app must run in TUN mode).</source>
+        <translation>پراکسی کی بجائے: ایپ کا TUN انٹرفیس (ایپ TUN موڈ میں چلنی چاہیے)۔</translation>
+    </message>
+    <message>
+        <source>Connect command</source>
+        <translation>جوڑنے کی کمانڈ</translation>
+    </message>
+    <message>
+        <source>Disconnect command</source>
+        <translation>منقطع کرنے کی کمانڈ</translation>
+    </message>
+    <message>
+        <source>Required when the connect command returns once connected (one-shot mode).</source>
+        <translation>ضروری ہے جب جوڑنے کی کمانڈ جڑتے ہی لوٹ آئے (ایک بار والا موڈ)۔</translation>
+    </message>
+    <message>
+        <source>Status command</source>
+        <translation>حالت کی کمانڈ</translation>
+    </message>
+    <message>
+        <source>Exits 0 while connected (optional).</source>
+        <translation>جڑے ہونے کے دوران 0 پر ختم ہوتی ہے (اختیاری)۔</translation>
+    </message>
+    <message>
+        <source>The interface it creates; or give a local proxy instead.</source>
+        <translation>جو انٹرفیس یہ بناتی ہے؛ یا اس کی بجائے مقامی پراکسی دیں۔</translation>
+    </message>
+    <message>
+        <source>The proxy it opens; or give a tunnel interface instead.</source>
+        <translation>جو پراکسی یہ کھولتی ہے؛ یا اس کی بجائے ٹنل انٹرفیس دیں۔</translation>
+    </message>
+    <message>
+        <source>Mode</source>
+        <translation>موڈ</translation>
+    </message>
+    <message>
+        <source>Connect command returns</source>
+        <translation>جوڑنے کی کمانڈ لوٹ آتی ہے</translation>
+    </message>
+    <message>
+        <source>Connect command keeps running</source>
+        <translation>جوڑنے کی کمانڈ چلتی رہتی ہے</translation>
+    </message>
+    <message>
+        <source>Secret as environment variable</source>
+        <translation>خفیہ قدر بطور ماحولیاتی متغیر</translation>
+    </message>
+    <message>
+        <source>Secret</source>
+        <translation>خفیہ قدر</translation>
+    </message>
+    <message>
+        <source>Kept in your keyring; given to the commands in the variable named above.</source>
+        <translation>آپ کے کی رنگ میں محفوظ؛ اوپر دیے گئے متغیر میں کمانڈز کو دی جاتی ہے۔</translation>
+    </message>
+    <message>
+        <source>Location</source>
+        <translation>مقام</translation>
+    </message>
+    <message>
+        <source>A country, city or server as the app&apos;s own command line names it; empty: the app&apos;s choice.</source>
+        <translation>ملک، شہر یا سرور، جیسے ایپ کی اپنی کمانڈ لائن اسے کہتی ہے؛ خالی: ایپ کی مرضی۔</translation>
+    </message>
+    <message>
+        <source>Command-line program</source>
+        <translation>کمانڈ لائن پروگرام</translation>
+    </message>
+    <message>
+        <source>Program</source>
+        <translation>پروگرام</translation>
+    </message>
+    <message>
+        <source>Found in the usual places when empty.</source>
+        <translation>خالی ہو تو عام جگہوں پر تلاش کیا جاتا ہے۔</translation>
+    </message>
+    <message>
+        <source>Interface</source>
+        <translation>انٹرفیس</translation>
+    </message>
+    <message>
+        <source>The tunnel&apos;s interface, when it is not the usual.</source>
+        <translation>ٹنل کا انٹرفیس، جب وہ معمول والا نہ ہو۔</translation>
+    </message>
+    <message>
+        <source>Protocol</source>
+        <translation>پروٹوکول</translation>
+    </message>
+    <message>
+        <source>The protocol the app should use; empty: the app&apos;s choice.</source>
+        <translation>وہ پروٹوکول جو ایپ استعمال کرے؛ خالی: ایپ کی مرضی۔</translation>
+    </message>
+    <message>
+        <source>Obfuscation</source>
+        <translation>بھیس</translation>
+    </message>
+    <message>
+        <source>Disguise the tunnel where VPNs are blocked.</source>
+        <translation>جہاں VPN بند ہوں وہاں ٹنل کا بھیس بدلیں۔</translation>
+    </message>
+    <message>
+        <source>Data folder</source>
+        <translation>ڈیٹا فولڈر</translation>
+    </message>
+    <message>
+        <source>Where Lantern keeps its settings and PRO login; a private folder per profile when empty.</source>
+        <translation>جہاں لینٹرن اپنی سیٹنگز اور PRO لاگ ان رکھتا ہے؛ خالی ہو تو ہر پروفائل کا اپنا نجی فولڈر۔</translation>
+    </message>
+    <message>
+        <source>lantern-headless-client; found on PATH when empty.</source>
+        <translation>lantern-headless-client؛ خالی ہو تو PATH میں تلاش کیا جاتا ہے۔</translation>
+    </message>
+    <message>
+        <source>Connection</source>
+        <translation>کنکشن</translation>
+    </message>
+    <message>
+        <source>A VPN connection saved in NetworkManager, by its name (choose one from the list).</source>
+        <translation>NetworkManager میں محفوظ VPN کنکشن، اس کے نام سے (فہرست میں سے چنیں)۔</translation>
+    </message>
+    <message>
+        <source>Connection UUID</source>
+        <translation>کنکشن کا UUID</translation>
+    </message>
+    <message>
+        <source>Instead of the name: the connection&apos;s UUID (nmcli connection show).</source>
+        <translation>نام کی بجائے: کنکشن کا UUID ‏(nmcli connection show)۔</translation>
+    </message>
+    <message>
+        <source>Name prefix</source>
+        <translation>نام کا سابقہ</translation>
+    </message>
+    <message>
+        <source>Instead of one connection: any connection whose name starts with this (for apps that create their own connections).</source>
+        <translation>ایک کنکشن کی بجائے: کوئی بھی کنکشن جس کا نام اس سے شروع ہو (ان ایپس کے لیے جو اپنے کنکشن خود بناتی ہیں)۔</translation>
+    </message>
+    <message>
+        <source>App that creates the connections</source>
+        <translation>کنکشن بنانے والی ایپ</translation>
+    </message>
+    <message>
+        <source>Started when no connection with the prefix exists; only with a prefix.</source>
+        <translation>تب شروع کی جاتی ہے جب اس سابقے والا کوئی کنکشن نہ ہو؛ صرف سابقے کے ساتھ۔</translation>
+    </message>
+    <message>
+        <source>The tunnel&apos;s interface, when NetworkManager does not report it.</source>
+        <translation>ٹنل کا انٹرفیس، جب NetworkManager اسے نہ بتائے۔</translation>
+    </message>
+    <message>
+        <source>Server group</source>
+        <translation>سرور گروپ</translation>
+    </message>
+    <message>
+        <source>OpenVPN configuration</source>
+        <translation>OpenVPN کنفیگریشن</translation>
+    </message>
+    <message>
+        <source>The .ovpn or .conf file from your provider. Choose a file to import it.</source>
+        <translation>آپ کے فراہم کنندہ کی ‎.ovpn یا ‎.conf فائل۔ درآمد کرنے کے لیے فائل چنیں۔</translation>
+    </message>
+    <message>
+        <source>OpenVPN files (*.ovpn *.conf)</source>
+        <translation>OpenVPN فائلیں (*.ovpn *.conf)</translation>
+    </message>
+    <message>
+        <source>User name</source>
+        <translation>صارف نام</translation>
+    </message>
+    <message>
+        <source>Only if the server asks for a user name and password.</source>
+        <translation>صرف اس صورت میں جب سرور صارف نام اور پاس ورڈ مانگے۔</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>پاس ورڈ</translation>
+    </message>
+    <message>
+        <source>Kept in your keyring, never in the settings file.</source>
+        <translation>آپ کے کی رنگ میں محفوظ، سیٹنگز فائل میں کبھی نہیں۔</translation>
+    </message>
+    <message>
+        <source>Configuration file</source>
+        <translation>کنفیگریشن فائل</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>علاقہ</translation>
+    </message>
+    <message>
+        <source>Core</source>
+        <translation>کور</translation>
+    </message>
+    <message>
+        <source>The program that reads your configuration file.</source>
+        <translation>وہ پروگرام جو آپ کی کنفیگریشن فائل پڑھتا ہے۔</translation>
+    </message>
+    <message>
+        <source>The core&apos;s JSON configuration, with a socks, mixed or http inbound on this computer.</source>
+        <translation>کور کی JSON کنفیگریشن، اس کمپیوٹر پر socks، mixed یا http ان باؤنڈ کے ساتھ۔</translation>
+    </message>
+    <message>
+        <source>JSON configuration (*.json)</source>
+        <translation>JSON کنفیگریشن (*.json)</translation>
+    </message>
+    <message>
+        <source>The core&apos;s executable; found on PATH when empty.</source>
+        <translation>کور کا پروگرام؛ خالی ہو تو PATH میں تلاش کیا جاتا ہے۔</translation>
+    </message>
+    <message>
+        <source>Psiphon configuration</source>
+        <translation>سائفون کنفیگریشن</translation>
+    </message>
+    <message>
+        <source>Psiphon&apos;s client.json.</source>
+        <translation>سائفون کی client.json فائل۔</translation>
+    </message>
+    <message>
+        <source>Psiphon config (*.json)</source>
+        <translation>سائفون کنفیگریشن (*.json)</translation>
+    </message>
+    <message>
+        <source>Access key</source>
+        <translation>رسائی کی کلید</translation>
+    </message>
+    <message>
+        <source>The ss:// or ssconf:// key from your provider or Outline server; kept in your keyring.</source>
+        <translation>آپ کے فراہم کنندہ یا آؤٹ لائن سرور کی ss:// یا ssconf:// کلید؛ آپ کے کی رنگ میں محفوظ۔</translation>
+    </message>
+    <message>
+        <source>Local SOCKS port</source>
+        <translation>مقامی SOCKS پورٹ</translation>
+    </message>
+    <message>
+        <source>0 or empty: any free port.</source>
+        <translation>0 یا خالی: کوئی بھی خالی پورٹ۔</translation>
+    </message>
+    <message>
+        <source>Shadowsocks client program</source>
+        <translation>شیڈو ساکس کلائنٹ پروگرام</translation>
+    </message>
+    <message>
+        <source>ss-local (shadowsocks-libev) or sslocal (shadowsocks-rust); found on PATH when empty.</source>
+        <translation>ss-local ‏(shadowsocks-libev) یا sslocal ‏(shadowsocks-rust)؛ خالی ہو تو PATH میں تلاش کیا جاتا ہے۔</translation>
+    </message>
+    <message>
+        <source>Exit node</source>
+        <translation>ایگزٹ نوڈ</translation>
+    </message>
+    <message>
+        <source>Allow the local network</source>
+        <translation>مقامی نیٹ ورک کی اجازت دیں</translation>
+    </message>
+    <message>
+        <source>How to reach Tor</source>
+        <translation>ٹور تک کیسے پہنچیں</translation>
+    </message>
+    <message>
+        <source>Where Tor is blocked, bridges with a pluggable transport hide it. With a transport chosen, every bridge line must use it; automatic takes any.</source>
+        <translation>جہاں ٹور بند ہو، پلگ ایبل ٹرانسپورٹ والے برج اسے چھپاتے ہیں۔ ٹرانسپورٹ چنا ہو تو ہر برج سطر وہی استعمال کرے؛ خودکار میں کوئی بھی چلتا ہے۔</translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation>خودکار</translation>
+    </message>
+    <message>
+        <source>Bridge lines</source>
+        <translation>برج کی سطریں</translation>
+    </message>
+    <message>
+        <source>One bridge per line, from bridges.torproject.org or a friend. Empty: connect to Tor directly.</source>
+        <translation>ہر سطر میں ایک برج، bridges.torproject.org سے یا کسی دوست سے۔ خالی: ٹور سے براہ راست جڑیں۔</translation>
+    </message>
+    <message>
+        <source>Hot standby</source>
+        <translation>فوری تیار حالت</translation>
+    </message>
+    <message>
+        <source>Keep Tor started and ready in the background, so switching to it takes a second.</source>
+        <translation>ٹور کو پس منظر میں چالو اور تیار رکھیں، تاکہ اس پر جانا ایک سیکنڈ لے۔</translation>
+    </message>
+    <message>
+        <source>Set the system proxy</source>
+        <translation>سسٹم پراکسی مقرر کریں</translation>
+    </message>
+    <message>
+        <source>While Tor is in use, point the desktop&apos;s proxy setting at it (and restore it after).</source>
+        <translation>جب تک ٹور استعمال میں ہو، ڈیسک ٹاپ کی پراکسی سیٹنگ اس کی طرف رکھیں (اور بعد میں بحال کریں)۔</translation>
+    </message>
+    <message>
+        <source>SOCKS port</source>
+        <translation>SOCKS پورٹ</translation>
+    </message>
+    <message>
+        <source>Give up a stalled start after (s)</source>
+        <translation>رکا ہوا آغاز اتنے سیکنڈ بعد چھوڑ دیں</translation>
+    </message>
+    <message>
+        <source>SOCKS timeout (s)</source>
+        <translation>SOCKS کی مہلت (سیکنڈ)</translation>
+    </message>
+    <message>
+        <source>tor program</source>
+        <translation>ٹور پروگرام</translation>
+    </message>
+    <message>
+        <source>Extra torrc lines</source>
+        <translation>torrc کی اضافی سطریں</translation>
+    </message>
+    <message>
+        <source>WireGuard configuration</source>
+        <translation>WireGuard کنفیگریشن</translation>
+    </message>
+    <message>
+        <source>The tunnel&apos;s .conf file (or, on Linux, an installed tunnel&apos;s name such as wg0). Choose a file to import it.</source>
+        <translation>ٹنل کی ‎.conf فائل (یا لینکس پر نصب ٹنل کا نام جیسے wg0)۔ درآمد کرنے کے لیے فائل چنیں۔</translation>
+    </message>
+    <message>
+        <source>WireGuard / AmneziaWG files (*.conf)</source>
+        <translation>WireGuard / AmneziaWG فائلیں (*.conf)</translation>
     </message>
 </context>
 </TS>

@@ -44,6 +44,8 @@ NOT_ENGLISH = {
     "vpnswitch", "VPN", "JSON", "UDP", "TCP", "WireGuard", "OpenVPN", "Tor", "Tailscale", "VPN_PASSWORD", "key",
     "value", "usr", "bin", "myvpn", "connect", "disconnect", "server", "home", "socks", "wg", "tun", "ms",
     "English",  # the language's own name in the language list, so English speakers can find it
+    # names of protocols, files and Tor's transports, written the same in every language
+    "SOCKS", "torrc", "obfs", "Snowflake", "WebTunnel", "meek",
 }
 
 
@@ -172,7 +174,7 @@ def config_with_data() -> Config:
 def test_settings_window_in_urdu_is_right_to_left_with_nothing_left_in_english(
         qtbot: Any, urdu: Any, tmp_path: Path, autostart: Any, loopback_config: Config, artifacts: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from vpnswitch.ui import detection
+    from vpnswitch.ui import facade as detection
 
     found = detection.Offer("Tor", "tor", "Tor", {}, "/usr/sbin/tor")  # what the detector reports is data
     monkeypatch.setattr(detection, "detect_offers", lambda: [found])
@@ -304,3 +306,36 @@ def test_the_english_word_check_does_find_english(qtbot: Any, localizer: Any, tm
     found = english_words(visible_strings(window), {p.name for p in port.config.profiles})
     assert len(found) > 20
     assert any("Profiles" in line for line in found)
+
+
+def test_welcome_and_status_windows_in_urdu_leave_nothing_in_english(
+        qtbot: Any, urdu: Any, tmp_path: Path, loopback_config: Config) -> None:
+    from vpnswitch.service.snapshot import ProfileStatus
+    from vpnswitch.ui import facade
+    from vpnswitch.ui.status_window import StatusWindow
+    from vpnswitch.ui.welcome import WelcomeWindow
+
+    config = replace(loopback_config, profiles=config_with_data().profiles)
+    offers = (facade.Offer("Mullvad VPN", "mullvad", "WireGuard home", {}, "/usr/bin/mullvad", needs=("login",)),
+              facade.Offer("Tor", "tor", "Tor bridges", {}, "/usr/sbin/tor", way_out="tor"))
+    port = FakePort(config, tmp_path / "config.json")
+    welcome = WelcomeWindow(port, Workers(), facade.FirstStart(config, offers))
+    qtbot.addWidget(welcome)
+    welcome.show()
+    assert welcome.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    data = {p.name for p in config.profiles} | {"Mullvad", "/usr/bin/mullvad", "/usr/sbin/tor", "command", "tor"}
+    assert english_words(visible_strings(welcome), data) == []
+
+    resting = ProfileStatus("OpenVPN TCP", "command", True, "quarantined", "2999-01-01T00:00:00+00:00",
+                            "data from the engine", None)
+    snapshot = snapshot_for(config, state="connected", active="WireGuard home", verdict="healthy")
+    port.push(replace(snapshot, profiles=(snapshot.profiles[0], resting, snapshot.profiles[2])))
+    status = StatusWindow(port, Workers())
+    qtbot.addWidget(status)
+    status.show()
+    qtbot.waitUntil(lambda: status.switch is None and status.last.text() != "")
+    ladder = [status.ladder.topLevelItem(i) for i in range(status.ladder.topLevelItemCount())]
+    header = status.ladder.headerItem()
+    seen = visible_strings(status) + [header.text(i) for i in range(3)] + [
+        item.text(1) for item in ladder if item is not None]
+    assert english_words(seen, data | {"data", "from", "the", "engine"}) == []

@@ -17,8 +17,8 @@ from vpnswitch.core.config import Config, ProbeTarget, Profile, config_to_dict
 from vpnswitch.core.paths import Paths
 from vpnswitch.service.runtime import CheckReport
 from vpnswitch.system.autostart import XdgAutostart
-from vpnswitch.ui import detection
-from vpnswitch.ui.detection import Offer
+from vpnswitch.ui import facade as detection
+from vpnswitch.ui.facade import Offer
 from vpnswitch.ui.settings.window import SettingsWindow
 from vpnswitch.ui.workers import Workers
 
@@ -181,50 +181,37 @@ def test_detected_apps_are_added_with_one_click(qtbot: Any, window: SettingsWind
     assert button is not None and not button.isEnabled() and button.text() == "Added"
 
 
-def test_detection_without_a_detector_shows_nothing_found(qtbot: Any, window: SettingsWindow,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(detection, "available", lambda: False)
+def test_nothing_detected_says_so(qtbot: Any, window: SettingsWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(detection, "detect_offers", lambda: [])
     window.tabs.setCurrentWidget(window.detected)
     qtbot.waitUntil(lambda: window.detected.rescan.isEnabled())
     assert window.detected.offers == []
     assert "No VPN apps were detected" in window.detected.status.text()
 
 
-def test_detected_records_are_read_leniently() -> None:
-    class Conflict:
-        problem = "Mullvad's kill switch blocks every other VPN."
-        fix = "Turn it off: mullvad lockdown-mode set off"
+def test_detected_apps_become_typed_offers_in_the_recommended_order() -> None:
+    from vpnswitch.backends.conflicts import Conflict
+    from vpnswitch.backends.detect import Detected
 
-    class Found:  # the shape of vpnswitch.backends.detect.Detected
-        display_name = "Mullvad VPN"
-        backend = "mullvad"
-        evidence = "/usr/bin/mullvad"
-        profiles = (Profile("Mullvad", "mullvad", {"location": "nl"}),
-                    Profile("Mullvad TCP", "mullvad", {"location": "nl", "tcp": True}, enabled=False))
-        conflicts = (Conflict(),)
-        warnings = ("signed out",)
-
-    class Bare:
-        backend = "strict"
-        display_name = "Strict VPN"
-        params = {"server": "nl-1"}
-
-    offers = detection.offers_from(Found())
-    assert [(o.name, o.params, o.enabled) for o in offers] == [
-        ("Mullvad", {"location": "nl"}, True), ("Mullvad TCP", {"location": "nl", "tcp": True}, False)]
-    assert offers[0].note == "/usr/bin/mullvad"
+    mullvad = Detected("mullvad", "Mullvad VPN", "mullvad", "/usr/bin/mullvad",
+                       (Profile("Mullvad", "mullvad", {"location": "nl"}),
+                        Profile("Mullvad TCP", "mullvad", {"location": "nl"}, enabled=False)),
+                       (Conflict("mullvad-killswitch", "mullvad", "Mullvad's kill switch blocks every other VPN.",
+                                 "Turn it off: mullvad lockdown-mode set off"),),
+                       ("signed out",))
+    tor = Detected("tor", "Tor", "tor", "/usr/sbin/tor", (Profile("Tor", "tor", {}),))
+    shadow = Detected("outline", "Outline", "shadowsocks", "ss-local", (Profile("Outline", "shadowsocks", {}),))
+    offers = detection.recommended([o for item in (tor, shadow, mullvad) for o in detection.offers_from(item)])
+    assert [(o.name, o.way_out) for o in offers] == [("Mullvad", "plain"), ("Mullvad TCP", "plain"),
+                                                    ("Outline", "obfuscated"), ("Tor", "tor")]
+    assert offers[0].note == "/usr/bin/mullvad" and offers[1].enabled is False
+    assert offers[0].needs == ("login",) and offers[-1].needs == ()
     assert offers[0].warnings == ("signed out", "Mullvad's kill switch blocks every other VPN. Turn it off: "
                                                 "mullvad lockdown-mode set off")
-    assert detection.offers_from(Bare()) == [Offer("Strict VPN", "strict", "Strict VPN", {"server": "nl-1"})]
-    nothing = type("Nothing", (), {"display_name": "Outline", "backend": "app", "profiles": ()})()
-    assert detection.offers_from(nothing) == []
-    assert detection.offers_from(object()) == []
 
 
 def test_the_real_detector_runs_on_a_fake_root(tmp_path: Path) -> None:
     """Against the detector that ships: a fake Linux tree with a WireGuard config gives an offer for it."""
-    if not detection.available():
-        pytest.fail("vpnswitch.backends.detect is missing")
     from vpnswitch.backends import detect
 
     wg = tmp_path / "etc" / "wireguard"
@@ -425,7 +412,7 @@ def test_saving_applies_to_a_real_running_engine(qtbot: Any, tmp_path: Path, aut
     from dataclasses import replace
 
     from vpnswitch.service.wiring import Instance
-    from vpnswitch.ui.port import InstancePort
+    from vpnswitch.ui.facade import InstancePort
 
     paths = Paths(config_file=tmp_path / "config.json", state_dir=tmp_path / "state", cache_dir=tmp_path / "cache",
                   log_dir=tmp_path / "log", runtime_dir=tmp_path / "run")

@@ -61,7 +61,7 @@ def test_menu_is_built_from_the_latest_snapshot(qtbot: Any, config: Config) -> N
     tray.update(snapshot_for(config, state="connected", active="wg-home", verdict="healthy"))
     tray.menu.aboutToShow.emit()
     assert names() == ["Connected via wg-home: working", "wg-home", "wg-office", "tor-&&-co",
-                       "Pause automatic switching", "Check now", "Settings…", "History…", "Quit"]
+                       "Pause automatic switching", "Check now", "Status…", "Settings…", "History…", "Quit"]
     assert tray.icon_name == "healthy"
     checked = [a.objectName() for a in tray.actions() if a.isChecked()]
     assert checked == ["profile:wg-home"]

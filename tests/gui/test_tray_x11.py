@@ -136,7 +136,7 @@ def test_tray_icon_menu_and_switching_on_a_real_x_server(session: XSession, harn
     menu = harness.wait_for("menu")
     assert menu["visible"]
     assert menu["entries"] == ["Connected via wg-home: working", "wg-home", "wg-office", "ovpn-tcp",
-                               "Pause automatic switching", "Check now", "Settings…", "History…", "Quit"]
+                               "Pause automatic switching", "Check now", "Status…", "Settings…", "History…", "Quit"]
     assert menu["enabled"][0] is False  # the status line is information, not a command
     mx, my, mw, mh = menu["geometry"]
     left = max(0, min(mx, x) - 30)

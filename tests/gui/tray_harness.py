@@ -148,6 +148,9 @@ def main() -> int:
                 top_left = lst.viewport().mapToGlobal(r.topLeft())
                 rows.append([top_left.x(), top_left.y(), r.width(), r.height()])
             emit("rows", rows=rows, names=[d.name for d in desktop.settings_window.profiles.drafts()])
+        elif cmd == "windows":
+            emit("windows", status=desktop.status_window is not None and desktop.status_window.isVisible(),
+                 settings=desktop.settings_window is not None and desktop.settings_window.isVisible())
         elif cmd == "sent":
             primary = desktop.notifications.primary
             emit("sent", ids=list(getattr(primary, "sent", [])))

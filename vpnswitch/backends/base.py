@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from vpnswitch.core.clock import Clock, SystemClock
 from vpnswitch.core.config import Profile
 from vpnswitch.core.model import Route, RouteKind, Transport
+from vpnswitch.core.params import Param
 from vpnswitch.core.secrets import SecretStore
 from vpnswitch.system.runner import Runner
 from vpnswitch.system.sysproxy import SystemProxy
@@ -57,6 +58,8 @@ class Backend(ABC):
     anonymising: ClassVar[bool] = False
     # Parameter names that hold no value in the config but a secret in the keyring.
     secret_keys: ClassVar[tuple[str, ...]] = ()
+    # Every field a profile of this backend takes, for the settings form (and, where it fits, validation).
+    params_spec: ClassVar[tuple[Param, ...]] = ()
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         self.profile = profile

@@ -24,10 +24,10 @@ from vpnswitch.backends.base import (
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import netinfo
 from vpnswitch.system.runner import ManagedProcess
 
-PARAMS = ("connect", "disconnect", "status", "interface", "proxy", "mode", "secret_env", "transport")
 MODES = ("oneshot", "foreground")
 # Exit codes with a meaning: 77 (EX_NOPERM) means "credentials refused", which is not retried.
 EXIT_AUTH_FAILED = 77
@@ -38,6 +38,23 @@ class CommandBackend(Backend):
     name = "command"
     display_name = "Custom commands"
     secret_keys = ("secret",)
+    params_spec = (
+        Param("connect", "argv", "Connect command", required=True, example="wg-quick up wg0"),
+        Param("disconnect", "argv", "Disconnect command", example="wg-quick down wg0",
+              help="Required when the connect command returns once connected (one-shot mode)."),
+        Param("status", "argv", "Status command", help="Exits 0 while connected (optional)."),
+        Param("interface", "text", "Tunnel interface", example="wg0",
+              help="The interface it creates; or give a local proxy instead."),
+        Param("proxy", "text", "Local proxy", example="socks5h://127.0.0.1:1080",
+              help="The proxy it opens; or give a tunnel interface instead."),
+        Param("mode", "choice", "Mode", choices=(("oneshot", "Connect command returns"),
+                                                 ("foreground", "Connect command keeps running"))),
+        Param("secret_env", "text", "Secret as environment variable", example="VPN_PASSWORD", advanced=True),
+        Param("transport", "choice", "Transport", advanced=True,
+              choices=tuple((t, t) for t in DECLARED_TRANSPORTS)),
+        Param("secret", "secret", "Secret", help="Kept in your keyring; given to the commands in the variable "
+                                                 "named above."),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         super().__init__(profile, context)
@@ -47,7 +64,7 @@ class CommandBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         param_list(params, "connect", problems, required=True)
         param_list(params, "disconnect", problems, required=False)
         param_list(params, "status", problems, required=False)

@@ -31,6 +31,7 @@ from vpnswitch.backends.base import (
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import netadapters, netinfo
 from vpnswitch.system.oslayout import Layout, system_layout
 from vpnswitch.system.runner import ManagedProcess, kill_tree
@@ -38,7 +39,6 @@ from vpnswitch.system.sysproxy.windows import wininet_proxy_url
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("executable", "process", "children", "interface", "adapter", "proxy", "close_timeout", "transport")
 READY_POLL = 0.25
 DEFAULT_CLOSE = 5.0
 
@@ -52,6 +52,21 @@ def _names(value: Any) -> list[str]:
 class AppBackend(Backend):
     name = "app"
     display_name = "VPN app (no command line)"
+    params_spec = (
+        Param("executable", "file", "The app's program", required=True,
+              example="C:\\Program Files\\Proton\\VPN\\ProtonVPN.Launcher.exe"),
+        Param("process", "lines", "Process names", advanced=True, example="ProtonVPN.Client.exe",
+              help="The names its running processes have, when they differ from the program's."),
+        Param("children", "bool", "Also close its child processes", advanced=True),
+        Param("interface", "text", "Tunnel interface", example="ProtonVPN",
+              help="Its network adapter's name; or an adapter description, or a proxy."),
+        Param("adapter", "text", "Adapter description (Windows)", advanced=True),
+        Param("proxy", "text", "Local proxy", example="socks5h://127.0.0.1:1080",
+              help='The proxy it opens, or "system" for the system proxy it sets.'),
+        Param("close_timeout", "int", "Seconds to wait for it to close", minimum=1, maximum=60, advanced=True),
+        Param("transport", "choice", "Transport", advanced=True,
+              choices=tuple((t, t) for t in DECLARED_TRANSPORTS)),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext, layout: Layout | None = None,
                  system_proxy: Callable[[], str | None] | None = None) -> None:
@@ -68,7 +83,7 @@ class AppBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         exe = params.get("executable")
         if isinstance(exe, list):
             if not exe or not all(isinstance(v, str) and v for v in exe):

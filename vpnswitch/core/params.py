@@ -49,6 +49,11 @@ def secret_keys(spec: Sequence[Param]) -> tuple[str, ...]:
     return tuple(p.key for p in spec if p.secret)
 
 
+def field_keys(spec: Sequence[Param]) -> tuple[str, ...]:
+    """The keys a profile's params may hold (secrets live in the keyring, never there), in declared order."""
+    return tuple(p.key for p in spec if not p.secret)
+
+
 def validate(spec: Sequence[Param], params: Mapping[str, Any]) -> Problems:
     """Every problem with ``params`` as (key, problem in words); empty when they are fine."""
     fields = {p.key: p for p in spec if not p.secret}

@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,11 @@ from vpnswitch.core import logs
 from vpnswitch.core.config import Config, Desktop, default_config
 from vpnswitch.core.errors import ConfigError, ConfigUnreadable, VpnSwitchError
 from vpnswitch.core.paths import Paths
-from vpnswitch.system import autostart as autostart_mod
-from vpnswitch.system.autostart import Autostart
+from vpnswitch.ui import facade
 from vpnswitch.ui.bridge import RuntimeBridge
+from vpnswitch.ui.facade import Autostart, RuntimePort
 from vpnswitch.ui.i18n import Localizer, resolve
 from vpnswitch.ui.notifications import FreedesktopNotifier, NotificationCenter, Notifier, TrayNotifier
-from vpnswitch.ui.port import RuntimePort
 from vpnswitch.ui.qtcompat import emit
 from vpnswitch.ui.resources import DESKTOP_ID, app_icon
 from vpnswitch.ui.single_instance import SingleInstance
@@ -48,6 +47,7 @@ QUIT_DEADLINE_MS = 25_000
 class Started:
     port: RuntimePort
     notice: str = ""  # what went wrong with the settings file, for the user
+    first_start: facade.FirstStart | None = None  # no settings file yet: nothing runs until the user agrees
 
 
 # Blocking, run on a worker: returns the running engine (a Started, or just the port when there is nothing to say).
@@ -58,25 +58,23 @@ def instance_starter(paths: Paths) -> EngineStarter:
     """The real engine, subscribed before it starts so no snapshot is missed."""
 
     def start(bridge: RuntimeBridge) -> Started:
-        from vpnswitch.service.wiring import Instance
-        from vpnswitch.ui.port import InstancePort
-
-        config, notice = config_or_defaults_with_notice(paths)
-        instance = Instance(paths, config, show_window=bridge.request_show)
-        port = InstancePort(instance)
-        bridge.attach(port)
-        instance.start()
-        return Started(port, notice)
+        first = facade.first_start(paths)
+        if first is not None:
+            # First start: the engine runs with no profile, so nothing connects until the user presses Start
+            # on the welcome page (which saves the settings; later starts then connect as configured).
+            config, notice = replace(first.proposal, profiles=()), ""
+        else:
+            config, notice = config_or_defaults_with_notice(paths)
+        port = facade.start_instance(paths, config, bridge.request_show, bridge.attach)
+        return Started(port, notice, first)
 
     return start
 
 
 def config_or_defaults_with_notice(paths: Paths) -> tuple[Config, str]:
     """Blocking. The settings to run with, and what to tell the user if the file could not be used."""
-    from vpnswitch.service.wiring import load_or_default
-
     try:
-        return load_or_default(paths), ""
+        return facade.load_settings(paths), ""
     except (ConfigError, ConfigUnreadable) as exc:
         log.error("settings file not usable, running on defaults: %s", exc.explain())
         return default_config(), exc.explain()
@@ -114,13 +112,16 @@ class DesktopApp(QObject):
         self.localizer = localizer
         self.minimized = minimized
         self.notice = ""
-        self.autostart = autostart or autostart_mod.for_platform()
+        self.autostart = autostart or facade.autostart()
         self.port: RuntimePort | None = None
         self.stopping = False
         self.stopped = False
         self.exit_code = 0
         self.settings_window: Any = None
         self.history_window: Any = None
+        self.status_window: Any = None
+        self.welcome_window: Any = None
+        self.first_start: facade.FirstStart | None = None
         self._pending: list[str] = []
         self.workers = Workers(self)
         self.bridge = RuntimeBridge(self)
@@ -131,9 +132,11 @@ class DesktopApp(QObject):
 
         self.bridge.snapshot.connect(self._snapshot)
         self.bridge.notified.connect(self.notifications.offer)
+        self.bridge.notified.connect(self._notified)
         self.bridge.show_requested.connect(self.show_settings)
         self.tray.settings_requested.connect(self.show_settings)
         self.tray.history_requested.connect(self.show_history)
+        self.tray.status_requested.connect(self.show_status)
         self.tray.quit_requested.connect(self.quit)
         self.tray.check_requested.connect(self.check_now)
         self.tray.switch_requested.connect(self.switch)
@@ -155,6 +158,9 @@ class DesktopApp(QObject):
         port = self.port = started.port
         self.config = port.config
         self.notice = started.notice
+        self.first_start = started.first_start
+        if self.first_start is not None:
+            self._pending = ["welcome"]  # the welcome page instead of the settings, even when started minimised
         if self.notice:
             self._pending.append("settings")  # say it even when started minimised
         self.notifications.enabled = self.config.desktop.notifications
@@ -167,7 +173,8 @@ class DesktopApp(QObject):
             return
         pending, self._pending = self._pending, []
         for what in dict.fromkeys(pending):
-            self.show_history() if what == "history" else self.show_settings()
+            {"history": self.show_history, "status": self.show_status, "welcome": self.show_welcome}.get(
+                what, self.show_settings)()
 
     def _engine_failed(self, error: BaseException) -> None:
         message = error.explain() if isinstance(error, VpnSwitchError) else f"{type(error).__name__}: {error}"
@@ -222,12 +229,54 @@ class DesktopApp(QObject):
             self.history_window.refresh()
         self._raise(self.history_window)
 
+    def show_welcome(self) -> None:
+        if self.port is None or self.first_start is None:
+            return
+        if self.welcome_window is None:
+            from vpnswitch.ui.welcome import WelcomeWindow
+
+            window = WelcomeWindow(self.port, self.workers, self.first_start)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            window.destroyed.connect(lambda *_, w=window: self._forget(w))
+            window.started.connect(self._welcome_done)
+            window.settings_requested.connect(self.show_settings)
+            self.welcome_window = window
+        self._raise(self.welcome_window)
+
+    def _welcome_done(self, config: Config) -> None:
+        self.first_start = None
+        self._settings_saved(config)
+        if self.settings_window is not None:
+            self.settings_window.load(config)
+        self.show_status()
+
+    def show_status(self) -> None:
+        if self.port is None:
+            self._pending.append("status")
+            return
+        if self.status_window is None:
+            from vpnswitch.ui.status_window import StatusWindow
+
+            window = StatusWindow(self.port, self.workers)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            window.destroyed.connect(lambda *_, w=window: self._forget(w))
+            window.switch_requested.connect(self.switch)
+            window.pause_requested.connect(self.set_paused)
+            self.status_window = window
+        else:
+            self.status_window.refresh()
+        self._raise(self.status_window)
+
     def _forget(self, window: QWidget) -> None:
         """A closed window is gone; a newer one (after a language switch) must not be forgotten with it."""
         if self.settings_window is window:
             self.settings_window = None
         if self.history_window is window:
             self.history_window = None
+        if self.status_window is window:
+            self.status_window = None
+        if self.welcome_window is window:
+            self.welcome_window = None
 
     def _settings_saved(self, config: Config) -> None:
         language = self.localizer.language
@@ -243,18 +292,21 @@ class DesktopApp(QObject):
         reopen_settings = self.settings_window is not None
         tab = self.settings_window.tabs.currentIndex() if reopen_settings else 0
         reopen_history = self.history_window is not None
-        for window in (self.settings_window, self.history_window):
+        reopen_status = self.status_window is not None
+        for window in (self.settings_window, self.history_window, self.status_window):
             if window is not None:
                 if hasattr(window, "dirty"):
                     window.dirty = False  # just saved; nothing to ask about
                 window.close()
-        self.settings_window = self.history_window = None
+        self.settings_window = self.history_window = self.status_window = None
         self.tray.update(self.tray.snapshot)
         if reopen_settings:
             self.show_settings()
             self.settings_window.tabs.setCurrentIndex(tab)
         if reopen_history:
             self.show_history()
+        if reopen_status:
+            self.show_status()
 
     # ------------------------------------------------------------------------------------------- actions
 
@@ -262,6 +314,12 @@ class DesktopApp(QObject):
         self.tray.update(snapshot)
         if self.settings_window is not None:
             self.settings_window.update_snapshot(snapshot)
+        if self.status_window is not None:
+            self.status_window.update_snapshot(snapshot)
+
+    def _notified(self, kind: str, _title: str, _message: str) -> None:
+        if kind == "switch" and self.status_window is not None:
+            self.status_window.refresh()  # the last switch, from the history
 
     def switch(self, profile: str) -> None:
         if self.port is None:
@@ -306,7 +364,7 @@ class DesktopApp(QObject):
             return
         self.stopping = True
         self.tray.set_stopping()
-        for window in (self.settings_window, self.history_window):
+        for window in (self.settings_window, self.history_window, self.status_window):
             if window is not None:
                 window.hide()
         QTimer.singleShot(QUIT_DEADLINE_MS, lambda: self.exit(self.exit_code))

@@ -9,8 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from vpnswitch.ui.qtcompat import emit
 
 if TYPE_CHECKING:
-    from vpnswitch.service.snapshot import Snapshot
-    from vpnswitch.ui.port import RuntimePort
+    from vpnswitch.ui.facade import RuntimePort, Snapshot
 
 
 class RuntimeBridge(QObject):

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from vpnswitch.ui import history_model, texts
+from vpnswitch.ui.facade import RuntimePort
 from vpnswitch.ui.history_model import Row, Series
-from vpnswitch.ui.port import RuntimePort
 from vpnswitch.ui.resources import app_icon
 from vpnswitch.ui.workers import Workers
 

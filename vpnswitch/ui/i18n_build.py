@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 from pathlib import Path
-
-from vpnswitch.system.runner import Runner
 
 TIMEOUT = 120.0
 
@@ -33,28 +32,36 @@ def sources() -> list[Path]:
     return sorted(p for p in ui.rglob("*.py") if p.name != "i18n_build.py")
 
 
-def update(ts_files: list[Path], runner: Runner) -> None:
+def _run(argv: list[str]) -> tuple[bool, str]:
+    """A build tool, not the app: plain subprocess, argv only, with a timeout."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    return done.returncode == 0, (done.stdout + done.stderr).strip()
+
+
+def update(ts_files: list[Path]) -> None:
     argv = [_tool("lupdate"), "-no-obsolete", "-locations", "none", *map(str, sources()), "-ts", *map(str, ts_files)]
-    result = runner.run(argv, timeout=TIMEOUT)
-    if not result.ok:
-        raise SystemExit(f"lupdate failed:\n{result.output()}")
+    ok, output = _run(argv)
+    if not ok:
+        raise SystemExit(f"lupdate failed:\n{output}")
 
 
-def build(i18n_dir: Path | None = None, *, refresh: bool = False, runner: Runner | None = None) -> list[Path]:
+def build(i18n_dir: Path | None = None, *, refresh: bool = False) -> list[Path]:
     """Compile every .ts; returns the .qm files written."""
     from vpnswitch.ui.resources import i18n_dir as default_dir
 
     folder = i18n_dir or default_dir()
-    runner = runner or Runner()
     ts_files = sorted(folder.glob("*.ts"))
     if refresh and ts_files:
-        update(ts_files, runner)
+        update(ts_files)
     written = []
     for ts in ts_files:
         qm = ts.with_suffix(".qm")
-        result = runner.run([_tool("lrelease"), str(ts), "-qm", str(qm)], timeout=TIMEOUT)
-        if not result.ok or not qm.exists():
-            raise SystemExit(f"lrelease failed for {ts}:\n{result.output()}")
+        ok, output = _run([_tool("lrelease"), str(ts), "-qm", str(qm)])
+        if not ok or not qm.exists():
+            raise SystemExit(f"lrelease failed for {ts}:\n{output}")
         written.append(qm)
     return written
 

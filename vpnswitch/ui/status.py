@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from vpnswitch.service.snapshot import Snapshot
+from vpnswitch.ui.facade import Snapshot
 
 IconState = Literal["healthy", "checking", "switching", "degraded", "down", "paused"]
 ICON_STATES: tuple[IconState, ...] = ("healthy", "checking", "switching", "degraded", "down", "paused")

@@ -14,8 +14,8 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from vpnswitch.service.snapshot import EMPTY, Snapshot
 from vpnswitch.ui import texts
+from vpnswitch.ui.facade import EMPTY, Snapshot
 from vpnswitch.ui.qtcompat import emit
 from vpnswitch.ui.resources import state_icon
 from vpnswitch.ui.status import IconState, icon_state
@@ -84,6 +84,7 @@ def tooltip(s: Snapshot, *, starting: bool = False) -> str:
 
 class TrayController(QObject):
     settings_requested = Signal()
+    status_requested = Signal()
     history_requested = Signal()
     check_requested = Signal()
     quit_requested = Signal()
@@ -223,6 +224,9 @@ class TrayController(QObject):
         for action in (pause, check):
             action.setEnabled(not self.starting and not self.stopping)
         menu.addSeparator()
+        status_window = menu.addAction(QCoreApplication.translate("Tray", "Status…"))
+        status_window.setObjectName("status_window")
+        status_window.triggered.connect(lambda: emit(self.status_requested))
         settings = menu.addAction(QCoreApplication.translate("Tray", "Settings…"))
         settings.setObjectName("settings")
         settings.triggered.connect(lambda: emit(self.settings_requested))
@@ -240,7 +244,7 @@ class TrayController(QObject):
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
-            emit(self.settings_requested)
+            emit(self.status_requested)
 
     def hide(self) -> None:
         self._retry.stop()

@@ -38,12 +38,12 @@ from vpnswitch.backends.nm.nmcli import NmCli
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import netinfo
 from vpnswitch.system.runner import ManagedProcess, Runner
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("connection", "uuid", "prefix", "app", "interface")
 POLL = 0.5
 
 
@@ -84,6 +84,19 @@ class NetworkManagerBackend(Backend):
     name = "networkmanager"
     display_name = "NetworkManager"
     polls_status = True
+    params_spec = (
+        Param("connection", "choice", "Connection",
+              help="A VPN connection saved in NetworkManager, by its name (choose one from the list)."),
+        Param("uuid", "text", "Connection UUID", advanced=True,
+              help="Instead of the name: the connection's UUID (nmcli connection show)."),
+        Param("prefix", "text", "Name prefix", advanced=True, example="ProtonVPN ",
+              help="Instead of one connection: any connection whose name starts with this (for apps that "
+                   "create their own connections)."),
+        Param("app", "argv", "App that creates the connections", advanced=True,
+              help="Started when no connection with the prefix exists; only with a prefix."),
+        Param("interface", "text", "Interface", advanced=True, example="proton0",
+              help="The tunnel's interface, when NetworkManager does not report it."),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext, client: NmClient | None = None) -> None:
         super().__init__(profile, context)
@@ -100,7 +113,7 @@ class NetworkManagerBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         named = [key for key in ("connection", "uuid", "prefix") if key in params]
         if len(named) != 1:
             problems.append(("", 'needs exactly one of "connection" (its name), "uuid", or "prefix" '

@@ -39,13 +39,13 @@ from vpnswitch.backends.openvpn.management import (
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import configrules, privileged
 from vpnswitch.system.privileged import OpenVpnLaunch, Ops
 from vpnswitch.system.runner import ManagedProcess
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("config", "username")
 SETUP_COMMANDS = ("state on", "bytecount 1", "log on", "hold off", "hold release")
 COMMAND_TIMEOUT = 5.0
 STOP_WAIT = 5.0
@@ -98,6 +98,13 @@ class OpenVpnBackend(Backend):
     name = "openvpn"
     display_name = "OpenVPN"
     secret_keys = ("password",)
+    params_spec = (
+        Param("config", "file", "OpenVPN configuration", required=True, example="/etc/openvpn/client/work.ovpn",
+              help="The .ovpn or .conf file from your provider. Choose a file to import it.",
+              file_filter="OpenVPN files (*.ovpn *.conf)"),
+        Param("username", "text", "User name", help="Only if the server asks for a user name and password."),
+        Param("password", "secret", "Password", help="Kept in your keyring, never in the settings file."),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         super().__init__(profile, context)
@@ -117,7 +124,7 @@ class OpenVpnBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         config = params.get("config")
         if config is None:
             problems.append(("config", "is required: the path of the .ovpn or .conf file"))

@@ -34,12 +34,12 @@ from vpnswitch.backends.tor.torrc import BridgeLineError, TorrcSpec, check_extra
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError, VpnSwitchError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system.runner import ManagedProcess
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("bridges", "standby", "system_proxy", "socks_port", "bootstrap_stall", "socks_timeout", "tor_path",
-          "torrc")
+BRIDGE_TRANSPORTS = ("", "obfs4", "snowflake", "webtunnel", "meek_lite")
 DEFAULT_BOOTSTRAP_STALL = 30.0
 DEFAULT_SOCKS_TIMEOUT = 15
 CONTROL_PORT_WAIT = 15.0  # tor writes its control port within a second or two of starting
@@ -69,6 +69,26 @@ class TorBackend(Backend):
     display_name = "Tor"
     route_kind = "proxy"
     anonymising = True
+    params_spec = (
+        Param("transport", "choice", "How to reach Tor",
+              choices=(("", "Automatic"), ("obfs4", "obfs4"), ("snowflake", "Snowflake"),
+                       ("webtunnel", "WebTunnel"), ("meek_lite", "meek")),
+              help="Where Tor is blocked, bridges with a pluggable transport hide it. With a transport "
+                   "chosen, every bridge line must use it; automatic takes any."),
+        Param("bridges", "lines", "Bridge lines", example="obfs4 192.0.2.1:443 FINGERPRINT cert=… iat-mode=0",
+              help="One bridge per line, from bridges.torproject.org or a friend. Empty: connect to Tor "
+                   "directly."),
+        Param("standby", "bool", "Hot standby",
+              help="Keep Tor started and ready in the background, so switching to it takes a second."),
+        Param("system_proxy", "bool", "Set the system proxy",
+              help="While Tor is in use, point the desktop's proxy setting at it (and restore it after)."),
+        Param("socks_port", "int", "SOCKS port", minimum=1024, maximum=65535, advanced=True, example="9050"),
+        Param("bootstrap_stall", "int", "Give up a stalled start after (s)", minimum=5, maximum=600,
+              advanced=True),
+        Param("socks_timeout", "int", "SOCKS timeout (s)", minimum=5, maximum=300, advanced=True),
+        Param("tor_path", "file", "tor program", advanced=True, example="/usr/bin/tor"),
+        Param("torrc", "lines", "Extra torrc lines", advanced=True, example="ExitNodes {de}"),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         super().__init__(profile, context)
@@ -85,7 +105,12 @@ class TorBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
+        transport = params.get("transport", "")
+        if transport not in BRIDGE_TRANSPORTS:
+            problems.append(("transport", f"must be one of {', '.join(t for t in BRIDGE_TRANSPORTS if t)}, "
+                                          "or empty for automatic"))
+            transport = ""
         bridges = params.get("bridges")
         if bridges is not None:
             if not isinstance(bridges, list) or not all(isinstance(b, str) for b in bridges):
@@ -94,9 +119,13 @@ class TorBackend(Backend):
             else:
                 for index, line in enumerate(bridges):
                     try:
-                        parse_bridge(line)
+                        bridge = parse_bridge(line)
                     except BridgeLineError as exc:
                         problems.append((f"bridges[{index}]", str(exc)))
+                        continue
+                    if transport and (bridge.transport or "") != transport:
+                        problems.append((f"bridges[{index}]", f"is not a {transport} bridge (the transport chosen); "
+                                                              "choose automatic to mix kinds"))
         for key in ("standby", "system_proxy"):
             if key in params and not isinstance(params[key], bool):
                 problems.append((key, "must be true or false"))

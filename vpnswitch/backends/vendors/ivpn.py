@@ -107,6 +107,7 @@ SPEC = VendorSpec(
                   "no IVPN server matches this profile's location", "Fix the profile's location."),
     ),
     params=("location", "protocol", "obfuscation"),
+    suggestions={"protocol": (("wg", "WireGuard"), ("ovpn", "OpenVPN"))},
     validate=_validate,
     kill_switch=KillSwitch(
         argv=("firewall",),

@@ -25,6 +25,7 @@ from vpnswitch.backends.vendors.stream import LineStream
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import BackendError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system.oslayout import Layout, system_layout
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ INSTALL_PATHS = {
     "windows": ("{LOCALAPPDATA}/Psiphon/psiphon-tunnel-core.exe",),
     "darwin": ("/usr/local/bin/psiphon-tunnel-core", "~/bin/psiphon-tunnel-core"),
 }
-PARAMS = ("config", "binary", "data_dir")
 # Notices that mean the client cannot work as configured.
 FATAL_NOTICES = {"SocksProxyPortInUse": "its SOCKS port is already in use",
                  "HttpProxyPortInUse": "its HTTP port is already in use"}
@@ -109,6 +109,12 @@ class PsiphonBackend(Backend):
     display_name = "Psiphon"
     route_kind = "proxy"
     polls_status = True  # status() only reads what the notices said: cheap
+    params_spec = (
+        Param("config", "file", "Psiphon configuration", required=True, file_filter="Psiphon config (*.json)",
+              help="Psiphon's client.json."),
+        Param("binary", "file", "Program", advanced=True, example="/opt/psiphon/psiphon-tunnel-core"),
+        Param("data_dir", "file", "Data folder", advanced=True),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext, layout: Layout | None = None) -> None:
         super().__init__(profile, context)
@@ -118,7 +124,7 @@ class PsiphonBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         config = params.get("config")
         if not isinstance(config, str) or not config.strip():
             problems.append(("config", "is required: the path of Psiphon's client.json"))

@@ -30,6 +30,7 @@ from vpnswitch.backends.vendors.stream import LineStream
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, AuthFailed, BackendError, CommandTimeout
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param
 from vpnswitch.system import netinfo
 from vpnswitch.system.oslayout import Layout, Platform, system_layout
 from vpnswitch.system.runner import Completed
@@ -131,6 +132,8 @@ class VendorSpec:
     # Disconnect output matching one of these means "it was not connected", which is fine.
     already_down: tuple[str, ...] = (r"not connected", r"already disconnected")
     params: tuple[str, ...] = ()
+    # Values the vendor's CLI accepts for a parameter, shown as suggestions in the form: key → (value, label).
+    suggestions: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     validate: Callable[[Mapping[str, Any]], list[tuple[str, str]]] | None = None
     kill_switch: KillSwitch | None = None
@@ -144,6 +147,37 @@ class VendorSpec:
 
 
 COMMON_PARAMS = ("binary", "interface", "transport")
+
+# How the settings form names the parameters vendor CLIs take (each vendor lists which ones it takes).
+VENDOR_FIELDS: dict[str, Param] = {p.key: p for p in (
+    Param("location", "text", "Location", example="se-got",
+          help="A country, city or server as the app's own command line names it; empty: the app's choice."),
+    Param("server", "text", "Server", help="A server name as the app's own command line names it."),
+    Param("protocol", "text", "Protocol", help="The protocol the app should use; empty: the app's choice."),
+    Param("obfuscation", "choice", "Obfuscation", choices=(("obfs4", "obfs4"), ("v2ray", "V2Ray")),
+          help="Disguise the tunnel where VPNs are blocked."),
+    Param("group", "text", "Server group", example="P2P"),
+    Param("region", "text", "Region", example="de-frankfurt"),
+    Param("exit_node", "text", "Exit node", example="auto:any"),
+    Param("allow_lan", "bool", "Allow the local network"),
+    Param("cli", "file", "Command-line program", advanced=True),
+    Param("config", "file", "Configuration file", file_filter="OpenVPN files (*.ovpn *.conf)"),
+    Param("binary", "file", "Program", advanced=True, help="Found in the usual places when empty."),
+    Param("interface", "text", "Interface", advanced=True, help="The tunnel's interface, when it is not the usual."),
+    Param("transport", "choice", "Transport", advanced=True, choices=tuple((t, t) for t in TRANSPORTS)),
+)}
+
+
+def vendor_params_spec(spec: VendorSpec) -> tuple[Param, ...]:
+    """The form's fields for one vendor: its own parameters first, the common ones after."""
+    out = []
+    for key in (*spec.params, *COMMON_PARAMS):
+        base = VENDOR_FIELDS.get(key) or Param(key, "text", key.replace("_", " ").capitalize())
+        choices = spec.suggestions.get(key, base.choices)
+        out.append(Param(base.key, base.kind, base.label, help=base.help, required=key in spec.required,
+                         example=base.example, choices=choices, file_filter=base.file_filter,
+                         advanced=base.advanced))
+    return tuple(out)
 
 
 def error_for(spec: VendorSpec, rule: ErrorRule, fallback_detail: str = "") -> BackendError:
@@ -189,6 +223,7 @@ class VendorBackend(Backend):
         if spec is not None:
             cls.name = spec.name
             cls.display_name = spec.display_name
+            cls.params_spec = vendor_params_spec(spec)
 
     # -------------------------------------------------------------------------------------- parameters
 

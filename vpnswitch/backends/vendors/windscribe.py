@@ -117,6 +117,7 @@ SPEC = VendorSpec(
     ),
     already_down=(r"already disconnected", r"connect state:\s*disconnected"),
     params=("location", "protocol"),
+    suggestions={"protocol": tuple((p, p) for p in PROTOCOLS)},
     validate=_validate,
     kill_switch=KillSwitch(
         argv=("status",),

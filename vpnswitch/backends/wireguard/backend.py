@@ -30,12 +30,12 @@ from vpnswitch.backends.base import Backend, BackendContext, BackendStatus, unkn
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AppMissing, BackendError
 from vpnswitch.core.model import Route, Transport
+from vpnswitch.core.params import Param, field_keys
 from vpnswitch.system import configrules, netinfo, privileged
 from vpnswitch.system.privileged import Ops
 
 log = logging.getLogger(__name__)
 
-PARAMS = ("config",)
 WG_RUN_DIR = Path("/var/run/wireguard")
 WATCH_INTERVAL = 5.0
 POLL = 0.05
@@ -110,6 +110,12 @@ class _HandshakeWatch(threading.Thread):
 class WireGuardBackend(Backend):
     name = "wireguard"
     display_name = "WireGuard"
+    params_spec = (
+        Param("config", "file", "WireGuard configuration", required=True, example="/etc/wireguard/wg0.conf",
+              help="The tunnel's .conf file (or, on Linux, an installed tunnel's name such as wg0). Choose a "
+                   "file to import it.",
+              file_filter="WireGuard / AmneziaWG files (*.conf)"),
+    )
 
     def __init__(self, profile: Profile, context: BackendContext) -> None:
         super().__init__(profile, context)
@@ -122,7 +128,7 @@ class WireGuardBackend(Backend):
 
     @classmethod
     def validate_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        problems = unknown_params(params, PARAMS)
+        problems = unknown_params(params, field_keys(cls.params_spec))
         config = params.get("config")
         if config is None:
             problems.append(("config", "is required: a config path such as /etc/wireguard/wg0.conf, or a name "

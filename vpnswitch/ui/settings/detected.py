@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vpnswitch.ui import detection
-from vpnswitch.ui.detection import Offer
+from vpnswitch.ui import facade
+from vpnswitch.ui.facade import Offer
 from vpnswitch.ui.qtcompat import emit
 from vpnswitch.ui.workers import Workers
 
@@ -54,7 +54,7 @@ class DetectedPage(QWidget):
         self.scanned = True
         self.rescan.setEnabled(False)
         self.status.setText(self.tr("Looking for VPN apps on this computer…"))
-        self.workers.submit(detection.detect_offers, self._found, self._failed)
+        self.workers.submit(facade.detect_offers, self._found, self._failed)
 
     def _found(self, offers: list[Offer]) -> None:
         self.offers = offers

@@ -23,6 +23,7 @@ class ProfileDraft:
     backend: str
     params: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    way_out: str | None = None  # None: follows from the backend
     original_name: str | None = None  # the saved name; None for a profile added in this session
     new_secrets: dict[str, str] = field(default_factory=dict)  # typed in, not yet in the keyring
     secret_state: dict[str, SecretState] = field(default_factory=dict)
@@ -30,11 +31,12 @@ class ProfileDraft:
 
     @classmethod
     def from_profile(cls, profile: Profile) -> ProfileDraft:
-        return cls(profile.name, profile.backend, dict(profile.params), profile.enabled, profile.name)
+        return cls(profile.name, profile.backend, dict(profile.params), profile.enabled, profile.way_out,
+                   profile.name)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name.strip(), "backend": self.backend, "enabled": self.enabled,
-                "params": dict(self.params)}
+                "params": dict(self.params), **({"way_out": self.way_out} if self.way_out else {})}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Per-backend parameter editors. Each turns widgets into a params dict and says what it could not parse;
 the backend's own ``validate_params`` judges the result, so the rules live in one place.
 
-``command`` gets a form (commands are typed like a terminal line and stored as argv lists, never as a shell
-string). Backends without a dedicated form get a JSON editor that is validated the same way.
+``command`` gets its own form (commands are typed like a terminal line and stored as argv lists, never as a
+shell string); every other backend a form built from its declared parameters (``specform``). The JSON editor is
+there behind "Advanced", validated the same way.
 """
 
 from __future__ import annotations
@@ -212,7 +213,19 @@ class JsonParamsEditor(ParamsEditor):
         return dict(self._last_good)
 
 
-def editor_for(backend: str, params: Mapping[str, Any], parent: QWidget | None = None) -> ParamsEditor:
+def editor_for(backend: str, params: Mapping[str, Any], parent: QWidget | None = None, *, workers: Any = None,
+               as_json: bool = False) -> ParamsEditor:
+    """The command form for ``command``, a form from the declared parameters for the others, JSON on request
+    (or for a backend that declares nothing)."""
+    from vpnswitch.ui import facade
+
+    if as_json:
+        return JsonParamsEditor(params, parent)
     if backend == "command":
         return CommandEditor(params, parent)
+    info = facade.backend_info(backend)
+    if info is not None and info.params_spec:
+        from vpnswitch.ui.settings.specform import SpecEditor
+
+        return SpecEditor(backend, info.params_spec, params, workers, parent)
     return JsonParamsEditor(params, parent)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vpnswitch.system.autostart import AutostartStatus
+from vpnswitch.ui.facade import AutostartStatus
 from vpnswitch.ui.i18n import NATIVE_NAMES
 
 

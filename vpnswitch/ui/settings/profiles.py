@@ -6,7 +6,6 @@ problems and the page reports them, so Save is only offered for settings the eng
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -30,12 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vpnswitch.backends import registry
-from vpnswitch.backends.base import Backend
 from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import VpnSwitchError
 from vpnswitch.core.secrets import SecretStore
-from vpnswitch.ui import texts
+from vpnswitch.ui import facade, texts
+from vpnswitch.ui.facade import BackendInfo
 from vpnswitch.ui.qtcompat import emit
 from vpnswitch.ui.settings.drafts import ProfileDraft, secret_states
 from vpnswitch.ui.settings.editors import ParamsEditor, editor_for
@@ -47,17 +47,12 @@ IMPORT_PATTERNS = "*.conf *.ovpn"
 
 
 def import_into_networkmanager(path: Path) -> Profile:
-    """Blocking (D-Bus, nmcli): only ever called on a worker. Imported late: the backend may be absent."""
-    from vpnswitch.backends.nm import backend as networkmanager
-
-    return networkmanager.import_file(path)
+    """Blocking (D-Bus, nmcli): only ever called on a worker."""
+    return facade.import_into_networkmanager(path)
 
 
-def backend_cls(name: str) -> type[Backend] | None:
-    try:
-        return registry.backend_class(name)
-    except (KeyError, ImportError):
-        return None
+def backend_cls(name: str) -> BackendInfo | None:
+    return facade.backend_info(name)
 
 
 def backend_label(name: str) -> str:
@@ -97,7 +92,7 @@ def validate_draft(draft: ProfileDraft, editor: ParamsEditor | None, others: lis
     for key, problem in parse:
         problems.append((label(key) if key else translate("ProfilesPage", "Parameters"), problem))
     if not parse:
-        for key, problem in cls.validate_params(draft.params):
+        for key, problem in cls.validate(draft.params):
             problems.append((label(key) if key else translate("ProfilesPage", "Parameters"), problem))
     return problems
 
@@ -107,9 +102,10 @@ class ProfileEditor(QWidget):
 
     changed = Signal()
 
-    def __init__(self, draft: ProfileDraft, parent: QWidget | None = None) -> None:
+    def __init__(self, draft: ProfileDraft, parent: QWidget | None = None, workers: Workers | None = None) -> None:
         super().__init__(parent)
         self.draft = draft
+        self.workers = workers
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.name = QLineEdit(draft.name, self)
@@ -120,11 +116,35 @@ class ProfileEditor(QWidget):
         backend = QLabel(backend_display(draft.backend), self)
         backend.setObjectName("profile_backend")
         form.addRow(self.tr("Backend"), backend)
+        self.way_out = QComboBox(self)
+        self.way_out.setObjectName("way_out")
+        self.way_out.addItem(self.tr("Automatic (from the kind of VPN)"), None)
+        for code, label in (("plain", self.tr("Plain VPN")), ("obfuscated", self.tr("Obfuscated (disguised)")),
+                            ("tor", self.tr("Tor")), ("registered", self.tr("Registered VPN"))):
+            self.way_out.addItem(label, code)
+        self.way_out.setCurrentIndex(max(0, self.way_out.findData(draft.way_out)))
+        self.way_out.currentIndexChanged.connect(self._way_out_changed)
+        way_out_help = QLabel(self.tr(
+            "Which kind of way out this is decides when it is tried after a block. vpnswitch tells plain, "
+            "obfuscated and Tor apart by itself. Choose “Registered VPN” for a VPN registered with the "
+            "authorities (for example with the PTA in Pakistan): it survives a crackdown but is not private, "
+            "and only you can know it is registered."), self)
+        way_out_help.setObjectName("way_out_help")
+        way_out_help.setWordWrap(True)
+        way_out_help.setStyleSheet("color: #5f6368; font-size: small;")
+        column = QVBoxLayout()
+        column.addWidget(self.way_out)
+        column.addWidget(way_out_help)
+        form.addRow(self.tr("Kind of way out"), column)
         layout.addLayout(form)
 
-        self.params_editor = editor_for(draft.backend, draft.params, self)
+        self.params_editor = editor_for(draft.backend, draft.params, self, workers=workers)
         self.params_editor.changed.connect(self._params_changed)
         layout.addWidget(self.params_editor)
+        self.as_json = QCheckBox(self.tr("Advanced: edit the parameters as JSON"), self)
+        self.as_json.setObjectName("edit_as_json")
+        self.as_json.toggled.connect(self._json_toggled)
+        layout.addWidget(self.as_json)
 
         self.secret_fields: dict[str, QLineEdit] = {}
         self.secret_labels: dict[str, QLabel] = {}
@@ -156,6 +176,22 @@ class ProfileEditor(QWidget):
         self.problems.setStyleSheet("color: #b3261e;")
         layout.addWidget(self.problems)
         layout.addStretch(1)
+
+    def _json_toggled(self, as_json: bool) -> None:
+        """Swap the form and the JSON editor; each starts from the params as they are now."""
+        old = self.params_editor
+        self.params_editor = editor_for(self.draft.backend, self.draft.params, self, workers=self.workers,
+                                        as_json=as_json)
+        self.params_editor.changed.connect(self._params_changed)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.replaceWidget(old, self.params_editor)
+        old.deleteLater()
+        emit(self.changed)
+
+    def _way_out_changed(self) -> None:
+        self.draft.way_out = self.way_out.currentData()
+        emit(self.changed)
 
     def _name_changed(self, text: str) -> None:
         self.draft.name = text
@@ -368,7 +404,7 @@ class ProfilesPage(QWidget):
             self.scroll_area.setWidget(self.placeholder)
             return
         draft = self._drafts[current.data(DRAFT_ROLE)]
-        self.editor = ProfileEditor(draft, self)
+        self.editor = ProfileEditor(draft, self, self.workers)
         self.editor.changed.connect(self._edited)
         self.scroll_area.setWidget(self.editor)
         self.revalidate()
@@ -388,14 +424,14 @@ class ProfilesPage(QWidget):
 
     def _fill_add_menu(self) -> None:
         self.add_menu.clear()
-        for name in registry.CATALOG.names():
+        for name in facade.backend_names():
             cls = backend_cls(name)
             if cls is None:
                 continue
             action = self.add_menu.addAction(backend_display(name))
             action.setObjectName(f"add:{name}")
             action.triggered.connect(lambda _=False, n=name: self.add_profile(n))
-        if sys.platform.startswith("linux") and backend_cls("networkmanager") is not None:
+        if facade.can_import_into_networkmanager():
             self.add_menu.addSeparator()
             action = self.add_menu.addAction(self.tr("Import a WireGuard or OpenVPN file into NetworkManager…"))
             action.setObjectName("import:networkmanager")

@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
 
 from vpnswitch.core.config import DEFAULT_EXPECT, ROLES, ProbeTarget, config_from_dict
 from vpnswitch.core.errors import ConfigError
-from vpnswitch.service.runtime import CheckReport
-from vpnswitch.service.snapshot import Snapshot
 from vpnswitch.ui import texts
+from vpnswitch.ui.facade import CheckReport, Snapshot
 from vpnswitch.ui.qtcompat import emit
 
 BAD = QBrush(QColor("#f9dedc"))

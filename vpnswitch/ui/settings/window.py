@@ -24,14 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vpnswitch.backends import registry
-from vpnswitch.core.config import Config, config_from_dict
+from vpnswitch.core.config import Config
 from vpnswitch.core.errors import ConfigError, VpnSwitchError
-from vpnswitch.service.runtime import CheckReport
-from vpnswitch.service.snapshot import Snapshot
-from vpnswitch.system.autostart import Autostart, AutostartStatus
-from vpnswitch.ui.detection import Offer
-from vpnswitch.ui.port import RuntimePort
+from vpnswitch.ui.facade import Autostart, AutostartStatus, CheckReport, Offer, RuntimePort, Snapshot, config_from_dict
 from vpnswitch.ui.qtcompat import emit
 from vpnswitch.ui.resources import app_icon
 from vpnswitch.ui.settings.detected import DetectedPage
@@ -227,7 +222,7 @@ class SettingsWindow(QWidget):
         if self.saving or not self.save_button.isEnabled():
             return
         try:
-            config = config_from_dict(self.collect(), registry.CATALOG)
+            config = config_from_dict(self.collect())
         except ConfigError as exc:
             self.show_notice(self.tr("Not saved. Please fix:") + "\n" + "\n".join(exc.problems), "error")
             return
