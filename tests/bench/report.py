@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.targets import Summary, check, check_exit_code, check_table, fmt_range, is_failed, summarize
+from tests.lab import topology as t
+from tests.lab import tornet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +50,10 @@ FAILOVER = ("wg-blocked-traffic", "wg-blocked-idle", "wg-blocked-idle-worst", "w
 NO_SWITCH = ("loss-10pct", "loss-20pct", "link-outage-30s")
 TOR = ("vpn-blocked-to-tor", "vpn-blocked-to-tor-standby", "vpn-blocked-to-tor-standby-idle")
 TOR_NO_SWITCH = ("loss-10pct-tor-standby", "link-outage-tor-standby")
+
+# Source addresses the lab's web server sees, by the way out that carried the request.
+EXITS = {t.WG_SERVER_IP: "WireGuard server", t.OVPN_SERVER_IP: "OpenVPN server", tornet.RELAY_IP: "Tor exit",
+         t.CLIENT_IP: "client itself (no tunnel)"}
 
 BEGIN = "<!-- bench:begin {name} -->"
 END = "<!-- bench:end -->"
@@ -104,7 +110,8 @@ def _rules(samples: Sequence[Mapping[str, Any]]) -> str:
         key = match.group(1) if match else ("hard failure" if s.get("verdict_reason") else "")
         if key:
             counts[key] = counts.get(key, 0) + 1
-    return ", ".join(f"{k} rounds ×{v}" if k.isdigit() else f"{k} ×{v}" for k, v in sorted(counts.items())) or "—"
+    parts = [f"{k} dead rounds ×{v}" if k.isdigit() else f"a {k} ×{v}" for k, v in sorted(counts.items())]
+    return ", ".join(parts) or "—"
 
 
 def _failures(samples: Sequence[Mapping[str, Any]]) -> str:
@@ -134,7 +141,7 @@ def _notes(samples: Sequence[Mapping[str, Any]]) -> str:
         parts.append(f"verdict after {rules}")
     vias = sorted({str(s["answered_via"]) for s in samples if s.get("answered_via")})
     if vias:
-        parts.append("answered from " + ", ".join(vias))
+        parts.append("answers came from the " + ", ".join(f"{EXITS.get(v, v)} ({v})" for v in vias))
     failures = _failures(samples)
     if failures:
         parts.append(failures)
@@ -191,8 +198,11 @@ def regions(results: Mapping[str, Any]) -> dict[str, str]:
     def block(table: str, names: Sequence[str]) -> str:
         return f"{table}\n\n{provenance(results, names)}"
 
+    idle = results.get("idle")
+    idle_line = (f"\n\nThe daemon itself while it guards a healthy WireGuard tunnel (`idle`, {idle['seconds']:g} s): "
+                 f"{idle['cpu_percent']:.2f} % of one core, {idle['rss_mb']:.1f} MB resident." if idle else "")
     return {
-        "failover": block(failover_table(results), FAILOVER),
+        "failover": block(failover_table(results) + idle_line, FAILOVER),
         "no-switch": block(no_switch_table(NO_SWITCH, results), NO_SWITCH),
         "targets": block(check_table(results), [*FAILOVER, *NO_SWITCH, *TOR, *TOR_NO_SWITCH]),
         "tor": block(tor_table(results), TOR),
