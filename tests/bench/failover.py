@@ -353,7 +353,8 @@ def measure_idle(bench: Bench, seconds: float = IDLE_SECONDS) -> dict[str, float
 
 
 def run_tor(lab: Lab, repeats: dict[str, int], results: dict[str, dict[str, Any]], notes: list[str],
-            chosen: list[str], rng: random.Random, loss_seconds: float) -> None:
+            chosen: list[str], rng: random.Random, loss_seconds: float,
+            saved: Callable[[], None] = lambda: None) -> None:
     """The Tor scenarios (tests/bench/tor_scenarios.py), when a private Tor network can be started. A network
     that cannot be started fails every chosen Tor scenario (a missing prerequisite is a note instead)."""
     try:
@@ -377,7 +378,7 @@ def run_tor(lab: Lab, repeats: dict[str, int], results: dict[str, dict[str, Any]
                         plan: Any = plan) -> Sample:
                     return scenario(lab, tornet, timings=defaults, plan=plan)
 
-                _sample(results, name, repeats.get(name, 1), one, lab)
+                _sample(results, name, repeats.get(name, 1), one, lab, saved)
     except Exception as exc:  # noqa: BLE001 - the private Tor network could not be started
         for name in names:
             series = results.setdefault(name, {"samples": []})
@@ -388,8 +389,10 @@ def run_tor(lab: Lab, repeats: dict[str, int], results: dict[str, dict[str, Any]
 # ----------------------------------------------------------------------------------------------- output
 
 
-def _sample(results: dict[str, dict[str, Any]], name: str, repeat: int, run: Callable[[], Sample], lab: Lab) -> None:
-    """``repeat`` samples of one scenario; a failure is kept as a sample, never dropped."""
+def _sample(results: dict[str, dict[str, Any]], name: str, repeat: int, run: Callable[[], Sample], lab: Lab,
+            saved: Callable[[], None] = lambda: None) -> None:
+    """``repeat`` samples of one scenario; a failure is kept as a sample, never dropped. ``saved`` is called
+    after each sample, so an interrupted run keeps what it measured."""
     samples: list[Sample] = results.setdefault(name, {"samples": []})["samples"]
     for index in range(repeat):
         try:
@@ -401,6 +404,7 @@ def _sample(results: dict[str, dict[str, Any]], name: str, repeat: int, run: Cal
             lab.unblock_all()
             stale = client_leftovers(lab)
         samples.append(sample)
+        saved()
         print(f"{name} #{index + 1}: {json.dumps(sample)[:3000]}", flush=True)
         if stale:
             raise SystemExit(f"after {name}: the client namespace is not clean: {stale}")
@@ -447,29 +451,35 @@ def main(argv: list[str] | None = None) -> int:
     started_at = time.time()
     started = time.monotonic()
     rng = random.Random(args.seed)
+
+    def data() -> dict[str, Any]:
+        meta = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started_at)),
+                "seconds": round(time.monotonic() - started), "commit": _git_commit(), "repeat": args.repeat,
+                "repeat_long": args.repeat_long, "loss_seconds": args.loss_seconds, "seed": args.seed,
+                "cpus": os.cpu_count(), "timings": "defaults"}
+        return {"meta": meta, "scenarios": results, "idle": idle, "notes": notes}
+
+    def saved() -> None:
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(data(), indent=1) + "\n")
+
     with tempfile.TemporaryDirectory(prefix="vpnswitch-bench-") as tmp, Lab(prefix=args.prefix) as lab:
         bench = Bench(lab, Path(tmp), rng, loss_seconds=args.loss_seconds, repeats=repeats)
         for name in (n for n in SCENARIOS if n in chosen):
             function = SCENARIOS[name]
-            _sample(results, name, repeats[name], lambda f=function: f(bench), lab)  # type: ignore[misc]
+            _sample(results, name, repeats[name], lambda f=function: f(bench), lab, saved)  # type: ignore[misc]
         if "tor" in chosen or any(n in chosen for n in tor_names):
-            run_tor(lab, repeats, results, notes, chosen, rng, args.loss_seconds)
+            run_tor(lab, repeats, results, notes, chosen, rng, args.loss_seconds, saved)
         if "idle" in chosen:
             idle = measure_idle(bench)
             print(f"idle: {json.dumps(idle)}", flush=True)
-    meta = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started_at)),
-            "seconds": round(time.monotonic() - started), "commit": _git_commit(), "repeat": args.repeat,
-            "repeat_long": args.repeat_long, "loss_seconds": args.loss_seconds, "seed": args.seed,
-            "cpus": os.cpu_count(), "timings": "defaults"}
-    data = {"meta": meta, "scenarios": results, "idle": idle, "notes": notes}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, indent=1) + "\n")
+    saved()
     print()
-    print(report.results_table(data))
+    print(report.results_table(data()))
     print()
-    print(targets.check_table(data))
-    verdicts, failed = targets.check(data)
+    print(targets.check_table(data()))
+    verdicts, failed = targets.check(data())
     return targets.check_exit_code(verdicts, failed) if args.check else 0
 
 
