@@ -217,3 +217,38 @@ def test_stratified_delays_cover_every_slice_of_the_cycle() -> None:
 def test_stratified_delays_reach_right_after_a_probe() -> None:
     delays = stratified_delays(5, 15.0, lambda: 0.0)
     assert min(delays) == 0.0
+
+
+# ------------------------------------------------------------------------------ which way out answered
+
+
+class _LabAddresses:
+    wg_server_ip = "10.99.11.2"
+    ovpn_server_ip = "10.99.12.2"
+
+
+def test_backup_addresses_leave_out_the_broken_profiles_exit() -> None:
+    from tests.bench.moments import backup_addresses
+
+    wg = {"name": "wg", "backend": "wireguard"}
+    udp = {"name": "ovpn-udp", "backend": "openvpn"}
+    tcp = {"name": "ovpn-tcp", "backend": "openvpn"}
+    lab: Any = _LabAddresses()
+    assert backup_addresses(lab, [wg, udp, tcp]) == {"10.99.12.2"}
+    assert backup_addresses(lab, [tcp, wg, udp]) == {"10.99.11.2"}
+    with pytest.raises(ValueError, match="could not be told apart"):
+        backup_addresses(lab, [udp, tcp])
+
+
+def test_sitewatch_reads_the_source_the_site_saw() -> None:
+    import socket
+
+    from tests.lab.sitewatch import _header, _read_head
+
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(b"HTTP/1.0 200 OK\r\nServer: x\r\nX-Seen-From: 10.99.12.2\r\n\r\nbody")
+        head = _read_head(right)
+    assert head.startswith(b"HTTP/1.0 200 OK")
+    assert _header(head, b"x-seen-from") == "10.99.12.2"
+    assert _header(head, b"x-missing") is None
