@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -313,7 +313,8 @@ class SiteWatch:
     ``armed=True`` it starts up but sends nothing until ``go()`` (an idle user who comes back).
     """
 
-    def __init__(self, lab: Lab, url: str, *, period: float = 0.2, timeout: float = 2.0, armed: bool = False) -> None:
+    def __init__(self, lab: Lab, url: str, *, period: float = 0.2, timeout: float = 2.0, armed: bool = False,
+                 socks5: str | None = None) -> None:
         global _counter
         _counter += 1
         self.lab = lab
@@ -326,6 +327,8 @@ class SiteWatch:
         self._argv = [sys.executable, str(_SITEWATCH), url, "--period", str(period), "--timeout", str(timeout)]
         if armed:
             self._argv += ["--wait-for", str(self._trigger)]
+        if socks5:
+            self._argv += ["--socks5", socks5]  # an app set to use a proxy (tor's SOCKS port)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def go(self) -> None:
@@ -361,10 +364,20 @@ class SiteWatch:
                 continue  # a line being written right now
         return records
 
-    def answered_after(self, since: float) -> float | None:
-        """End time of the first successful attempt that started at or after ``since`` (wall clock)."""
-        ends = [a["end"] for a in self.attempts() if a["ok"] and a["start"] >= since]
-        return min(ends) if ends else None
+    def answered_after(self, since: float, via: Collection[str] | None = None) -> float | None:
+        """End time of the first successful attempt that started at or after ``since`` (wall clock).
+
+        With ``via``, only answers the site saw coming from one of these source addresses count (the way
+        out that carried them: a VPN server's NAT address, a Tor exit's).
+        """
+        first = self.first_answer(since, via)
+        return float(first["end"]) if first else None
+
+    def first_answer(self, since: float, via: Collection[str] | None = None) -> dict[str, Any] | None:
+        """The attempt behind ``answered_after`` (its start, end and the ``via`` the site saw), or None."""
+        done = [a for a in self.attempts()
+                if a["ok"] and a["start"] >= since and (via is None or a.get("via") in via)]
+        return min(done, key=lambda a: a["end"]) if done else None
 
     def ok_ratio(self, since: float | None = None) -> float:
         done = [a for a in self.attempts() if since is None or a["start"] >= since]

@@ -433,6 +433,25 @@ class Lab:
         """The profiles handed to the app under test."""
         return [self.wg_client_conf, self.wg_alt_client_conf, self.ovpn_udp_conf, self.ovpn_tcp_conf]
 
+    def site_requests(self, since: float = 0.0) -> list[dict[str, Any]]:
+        """Requests the lab's web server answered at or after wall time ``since``, oldest first: each
+        ``{"t", "from", "to", "path", "status", "agent"}`` (see httpd.py)."""
+        try:
+            lines = self.log_path("httpd").read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in lines:
+            if not line.startswith("{"):
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line being written right now
+            if float(record.get("t", 0)) >= since:
+                found.append(record)
+        return found
+
     def log_path(self, name: str) -> Path:
         """Where a process started under `name` writes its output."""
         return self.log_dir / f"{name}.log"

@@ -4,14 +4,22 @@ One process serves every site; the site is chosen by the local address the clien
 connected to, so it works for requests by IP and by name alike. Paths:
 `/` (200, the site's body), `/generate_204` (204), `/bytes/N` (N bytes, for rate tests).
 
+Every answer carries ``X-Seen-From: <source address>``: the address the request arrived from, after any
+VPN server's NAT, so a client can tell which way out carried it (the WireGuard server's address, the
+OpenVPN server's, a Tor exit's, or its own when it went direct). Each request is logged as one JSON line
+``{"t": wall, "from": ip, "to": ip, "path": ..., "status": ..., "agent": ...}``, which lets the benchmark
+see when the daemon's probes arrived.
+
 Usage: httpd.py --ready FILE --site IP=BODY_HEX [--site ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import socket
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,6 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, code: int, body: bytes, send_body: bool) -> None:
         self.send_response(code)
+        self.send_header("X-Seen-From", self.client_address[0])
         if code != 204:
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
@@ -55,8 +64,14 @@ class _Handler(BaseHTTPRequestHandler):
         if send_body and code != 204:
             self.wfile.write(body)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One JSON line per request in the lab's log file (read back by the benchmark)."""
+        print(json.dumps({"t": round(time.time(), 3), "from": self.client_address[0],
+                          "to": self.connection.getsockname()[0], "path": self.path, "status": code,
+                          "agent": self.headers.get("User-Agent", "")}), flush=True)
+
     def log_message(self, format: str, *args: object) -> None:
-        """Keep request logs short; they end up in the lab's log file."""
+        """Errors (bad requests) stay plain text in the same log."""
         print(f"{self.client_address[0]} {format % args}", flush=True)
 
 
