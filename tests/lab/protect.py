@@ -1,0 +1,74 @@
+"""Runs the leak guard and tunnel DNS inside a lab namespace, as the service would there.
+
+Tunnel DNS must run *inside* ``ip netns exec`` (its mount namespace has the namespace's own resolv.conf
+bind-mounted over /etc/resolv.conf); so must a process a test kills to simulate a crash. Prints the
+result as JSON on stdout. ``--hold`` keeps the process alive after the change until it is killed.
+
+Usage:
+  protect.py guard SPEC_JSON [--hold]        protect.py guard-recover
+  protect.py dns-apply STATE_DIR IFACE SERVER... [--domain D] [--hold]
+  protect.py dns-restore STATE_DIR IFACE     protect.py dns-recover STATE_DIR     protect.py dns-reconcile STATE_DIR
+  protect.py link-check IFACE ADDRESS
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from vpnswitch.privileged.guard import Endpoint, GuardSpec, LeakGuard, Resolver
+from vpnswitch.privileged.tunneldns import DnsSettings, TunnelDns
+from vpnswitch.system import localnet
+from vpnswitch.system.runner import Runner
+
+
+def spec_from_json(text: str) -> GuardSpec:
+    data = json.loads(text)
+    return GuardSpec(tuple(data["interfaces"]), tuple(Endpoint(*item) for item in data["endpoints"]),
+                     tuple(data.get("local", ())), tuple(Resolver(*item) for item in data.get("dns", ())))
+
+
+def hold() -> None:
+    print(json.dumps("held"), flush=True)
+    while True:
+        time.sleep(60)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("action")
+    parser.add_argument("args", nargs="*")
+    parser.add_argument("--domain", action="append", default=[])
+    parser.add_argument("--hold", action="store_true")
+    options = parser.parse_args(argv)
+    action, args = options.action, options.args
+    result: object
+    if action == "guard":
+        result = LeakGuard(Runner()).engage(spec_from_json(args[0]))
+    elif action == "guard-recover":
+        result = LeakGuard(Runner()).recover()
+    elif action == "link-check":
+        result = localnet.answering(args[0], [args[1]], timeout=1.0)
+    else:
+        dns = TunnelDns(Runner(), state_dir=Path(args[0]))
+        if action == "dns-apply":
+            result = dns.apply(args[1], DnsSettings(tuple(args[2:]), tuple(options.domain)))
+        elif action == "dns-restore":
+            result = dns.restore(args[1])
+        elif action == "dns-recover":
+            result = dns.recover()
+        elif action == "dns-reconcile":
+            result = dns.reconcile()
+        else:
+            parser.error(f"unknown action {action!r}")
+    if options.hold:
+        hold()
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
