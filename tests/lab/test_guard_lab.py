@@ -108,3 +108,12 @@ def test_a_new_tunnel_comes_up_through_the_guard(lab: Lab, wg: WgClient) -> None
     wait_until("the site through the new tunnel",
                lambda: fetch(lab, lab.canary_ip_url, iface=lab.wg_client_iface) is not None, 10)
     assert wg.latest_handshake() >= restarted
+
+
+def test_guard_off_is_the_emergency_exit(lab: Lab, wg: WgClient) -> None:
+    assert protect(lab, "guard", spec(lab, lab.wg_client_iface)) is True
+    status = lab.client_run([sys.executable, "-m", "vpnswitch", "guard", "status"], check=True)
+    assert "leak guard is on" in status.stdout
+    lab.client_run([sys.executable, "-m", "vpnswitch", "guard", "off"], check=True)
+    assert guard_tables(lab) == []
+    assert fetch_error(lab, lab.canary_ip_url, timeout=2.0) == 0  # traffic flows without a tunnel again
