@@ -131,3 +131,40 @@ def test_the_original_comes_back_after_the_tunnel_died(lab: Lab, tunnel: Tunnel,
     assert protect(lab, "dns-reconcile", state) == [tunnel.iface]
     assert resolv_conf(lab) == original
     assert system_lookup(lab, lab.blocked_host) == "0.0.0.0"
+
+
+def stored(lab: Lab, tunnel: Tunnel, dns: tuple[str, ...] = ()) -> str:
+    return json.dumps({"id": "lab-ovpn", "kind": "openvpn", "interface": tunnel.iface,
+                       "endpoints": [[lab.ovpn_server_ip, lab.ovpn_udp_port, "udp"]], "dns": list(dns)})
+
+
+def test_with_the_services_guard_and_tunnel_dns_no_lookup_reaches_the_isp(lab: Lab, tunnel: Tunnel,
+                                                                          tmp_path: Path) -> None:
+    """The service's verbs together: the guard names the pushed resolver, DNS goes to it through the tunnel."""
+    original = resolv_conf(lab)
+    dirs = [str(tmp_path / "dns"), str(tmp_path / "pushed"), stored(lab, tunnel)]
+    reply = protect(lab, "service-on", *dirs, "--dns")
+    assert reply == {"guard": {"on": True, "active": "lab-ovpn", "interfaces": [tunnel.iface],
+                               "resolvers": [lab.honest_dns_ip]},
+                     "dns": {"applied": True, "method": "file", "servers": [lab.honest_dns_ip]}}
+    lab.reset_counters()
+    assert system_lookup(lab, lab.blocked_host) == lab.blocked_ip
+    direct = lab.client_run(["curl", "-sS", "--max-time", "2", lab.blocked_ip_url])
+    assert direct.returncode != 0  # outside the tunnel: refused
+    assert lab.isp_dns_queries_from_client() == 0 and lab.site_packets_from_client_direct() == 0
+    assert protect(lab, "service-off", *dirs) == {"dns": {"restored": True}, "guard": {"removed": True}}
+    assert resolv_conf(lab) == original
+
+
+def test_a_tunnel_without_resolvers_fails_closed_instead_of_asking_the_isp(lab: Lab, tunnel: Tunnel,
+                                                                           tmp_path: Path) -> None:
+    """Nothing stored, nothing pushed (another record dir): the system resolver stays the ISP's, and the guard
+    refuses lookups to it — they fail instead of telling the censor the site."""
+    dirs = [str(tmp_path / "dns"), str(tmp_path / "nothing-pushed"), stored(lab, tunnel)]
+    reply = protect(lab, "service-on", *dirs)
+    assert isinstance(reply, dict) and reply["guard"]["resolvers"] == []
+    lab.reset_counters()
+    assert system_lookup(lab, lab.blocked_host) is None
+    assert lab.isp_dns_queries_from_client() == 0
+    protect(lab, "service-off", *dirs)
+    assert system_lookup(lab, lab.blocked_host) == "0.0.0.0"  # the guard is gone: the ISP answers again
