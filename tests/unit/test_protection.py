@@ -111,3 +111,16 @@ def test_lookup_has_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     started = time.monotonic()
     assert protection.lookup("slow.example", timeout=0.2) == []
     assert time.monotonic() - started < 30  # not the 60 s the stuck lookup takes
+
+
+def test_the_local_network_is_the_underlays_ipv4_and_ipv6_subnets_and_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ipaddress
+    import socket
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(protection.localnet, "default_gateway", lambda tunnels: ("eth0", "192.168.1.1"))
+    monkeypatch.setattr(protection.localnet, "subnets", lambda iface: [ipaddress.IPv4Network("192.168.1.0/24")])
+    addrs = [SimpleNamespace(family=socket.AF_INET6, address="2001:db8:1::5", netmask="ffff:ffff:ffff:ffff::"),
+             SimpleNamespace(family=socket.AF_INET6, address="fe80::5%eth0", netmask="ffff:ffff:ffff:ffff::")]
+    monkeypatch.setattr(protection.psutil, "net_if_addrs", lambda: {"eth0": addrs})
+    assert protection.underlay_networks(frozenset()) == ["192.168.1.0/24", "2001:db8:1::/64", "192.168.1.1"]

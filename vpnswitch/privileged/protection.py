@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import psutil
+
 from vpnswitch.privileged import tunneldns
 from vpnswitch.privileged.guard import GuardError, LeakGuard, guard_spec_for
 from vpnswitch.privileged.tunneldns import DnsSettings, TunnelDns
@@ -184,9 +186,19 @@ class Protection:
 
 
 def underlay_networks(tunnels: frozenset[str]) -> list[str]:
-    """The underlay's subnets and gateway: the local network the guard keeps reachable (never for DNS)."""
+    """The underlay's subnets (IPv4 and IPv6) and gateway: the local network the guard keeps reachable.
+
+    Never for DNS: the guard refuses port 53/853 to these like to everything outside a tunnel.
+    """
     underlay = localnet.default_gateway(tunnels)
     if underlay is None:
         return []
     iface, gateway = underlay
-    return [str(net) for net in localnet.subnets(iface)] + [gateway]
+    networks = [str(net) for net in localnet.subnets(iface)]
+    for addr in psutil.net_if_addrs().get(iface, []):
+        if addr.family == socket.AF_INET6 and addr.netmask:
+            prefix = bin(int(ipaddress.IPv6Address(addr.netmask))).count("1")  # psutil gives the mask as an address
+            net = ipaddress.IPv6Network(f"{addr.address.split('%')[0]}/{prefix}", strict=False)
+            if not net.is_link_local:  # link-local is let through anyway
+                networks.append(str(net))
+    return networks + [gateway]
