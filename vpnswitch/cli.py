@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["on", "off", "status"])
     p = add("proxy", "put back the proxy setting vpnswitch changed for Tor (run at login after a crash)")
     p.add_argument("action", choices=["restore"])
+    p = add("guard", "the leak guard: `guard off` lets traffic out without a tunnel again (the emergency exit)")
+    p.add_argument("action", choices=["off", "status"])
     return parser
 
 
@@ -277,6 +279,38 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     return EXIT_FAILED if proxy.engaged else EXIT_OK
 
 
+def cmd_guard(args: argparse.Namespace) -> int:
+    """As root, directly; as a user, through the privileged service (which holds the guard for the app)."""
+    import importlib
+    import os
+
+    from vpnswitch.privileged.guard import TABLE, LeakGuard
+    from vpnswitch.system.runner import Runner
+
+    if os.geteuid() == 0:
+        guard = LeakGuard(Runner())
+        on = guard.active()
+        if args.action == "off" and on:
+            guard.remove()
+            print("vpnswitch: leak guard removed; traffic may leave outside a tunnel until vpnswitch sets it again")
+        else:
+            print(f"vpnswitch: leak guard is {'on' if on else 'off'}")
+        return EXIT_OK
+    if args.action == "status":
+        _err("only root can read the firewall; `vpnswitch status` shows what the app knows")
+        return EXIT_FAILED
+    try:
+        client = importlib.import_module("vpnswitch.privileged.client").ServiceClient()
+    except ImportError:
+        client = None
+    if client is None:
+        _err(f"no vpnswitch service here; as root: `sudo vpnswitch guard off` (or `nft delete table inet {TABLE}`)")
+        return EXIT_FAILED
+    client.call("guard-off", timeout=15.0)
+    print("vpnswitch: leak guard removed; traffic may leave outside a tunnel until vpnswitch sets it again")
+    return EXIT_OK
+
+
 def cmd_tray(args: argparse.Namespace) -> int:
     import importlib
 
@@ -307,6 +341,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "config": cmd_config,
     "autostart": cmd_autostart,
     "proxy": cmd_proxy,
+    "guard": cmd_guard,
     "detect": cmd_detect,
     "import": cmd_import,
 }

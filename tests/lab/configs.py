@@ -84,6 +84,7 @@ def ovpn_server_conf(pki: Pki, *, proto: str, port: int, net: str, dev: str) -> 
         "keepalive 2 10",
         'push "redirect-gateway def1"',
         f'push "dhcp-option DNS {t.HONEST_DNS_IP}"',
+        f'push "dhcp-option DOMAIN {t.PUSHED_DOMAIN}"',
         "verb 3",
     ]
     if proto == "tcp":  # without it, Nagle + delayed ACK add ~90 ms per request

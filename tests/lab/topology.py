@@ -44,6 +44,7 @@ OVPN_UDP_NET = "10.77.3"
 # RFC 6761 reserves .test: these names can never resolve to a real host.
 BLOCKED_HOST = "blocked.test"
 CANARY_HOST = "canary.test"
+PUSHED_DOMAIN = "lab.test"  # the search domain the OpenVPN servers push
 BLOCKED_BODY = b"vpnswitch-lab: blocked site\n"
 CANARY_BODY = b"vpnswitch-lab: canary\n"
 

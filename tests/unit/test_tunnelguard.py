@@ -19,9 +19,9 @@ from vpnswitch.core.model import (
     SwitchInfo,
     Verifying,
 )
+from vpnswitch.privileged.guard import GuardSpec
 from vpnswitch.service import tunnelguard
-from vpnswitch.service.tunnelguard import TunnelGuard, guarded_profile
-from vpnswitch.system.leakguard import GuardSpec
+from vpnswitch.service.tunnelguard import ServiceGuard, ServiceRequest, TunnelGuard, guarded_profile
 
 STATE = engine.initial_state(EngineConfig((ProfileInfo("wg", "wireguard"), ProfileInfo("ovpn", "openvpn"),
                                             ProfileInfo("tor", "tor", route_kind="proxy")), Timings()))
@@ -70,6 +70,10 @@ class FakeLeakGuard:
         self.calls.append("release")
         return True
 
+    def recover(self) -> bool:
+        self.calls.append("recover")
+        return True
+
 
 def make(monkeypatch: object, backends: dict[str, FakeBackend]) -> tuple[TunnelGuard, FakeLeakGuard]:
     leak = FakeLeakGuard()
@@ -104,3 +108,42 @@ def test_no_guard_for_a_proxy_or_a_server_known_only_by_name(monkeypatch: object
     assert guard.work(replace(STATE, phase=Connected("wg", 0.0)), "home") is None
     assert guard.work(replace(STATE, phase=Connected("tor", 0.0)), "home") is None
     assert leak.calls == [] and not guard.on
+
+
+def test_the_first_release_reports_a_guard_a_crash_left_and_later_ones_just_release(monkeypatch: object) -> None:
+    guard, leak = make(monkeypatch, {})
+    assert not guard.found_at_start
+    guard.release_now()  # at start
+    assert guard.found_at_start and leak.calls == ["recover"]
+    guard.release_now()  # at exit
+    assert leak.calls == ["recover", "release"]
+
+
+class FakeService:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, object]]] = []
+
+    def call(self, verb: str, timeout: float = 30.0, **args: object) -> object:
+        assert timeout > 0
+        self.calls.append((verb, args))
+        return {"removed": True} if verb == "guard-off" else {}
+
+
+def test_the_desktop_app_names_only_stored_tunnel_ids_to_the_service(monkeypatch: object) -> None:
+    backends = {"wg": FakeBackend("wg", "wg0", ("vpn.example.com",)),  # a name is fine: the service resolves
+                "ovpn": FakeBackend("ovpn", "tun7", ("203.0.113.9",)),
+                "other": FakeBackend("other", "tun9", ("203.0.113.10",)),  # not in the store: not named
+                "tor": FakeBackend("tor", None, (), kind="proxy")}
+    ids = {"wg": "home-wg", "ovpn": "work-ovpn"}
+    service = FakeService()
+    guard = TunnelGuard(ServiceGuard(service, lambda backend: ids.get(backend.name)),  # type: ignore[attr-defined]
+                        backends.get,  # type: ignore[arg-type]
+                        lambda: [b for b in backends.values() if b.route_kind == "tunnel"])  # type: ignore[misc]
+    guard.release_now()
+    assert guard.found_at_start and service.calls == [("guard-off", {})]
+    run(guard.work(replace(STATE, phase=Connected("wg", 0.0)), "home"))
+    assert service.calls[-1] == ("guard", {"active": "home-wg", "standby": ["work-ovpn"]})
+    assert guard.request_for("wg") == ServiceRequest("home-wg", ("work-ovpn",))
+    assert guard.request_for("other") is None and guard.request_for("tor") is None
+    run(guard.work(replace(STATE, phase=Exhausted(9.0)), "home"))
+    assert service.calls[-1] == ("guard-off", {})
