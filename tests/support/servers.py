@@ -27,7 +27,7 @@ class _SiteHandler(BaseHTTPRequestHandler):
         status = 204 if self.path.startswith("/generate_204") else 200
         if self.path.startswith("/status/"):
             status = int(self.path.rsplit("/", 1)[1])
-        body = b"" if status == 204 else b"vpnswitch test site\n"
+        body = b"" if status == 204 else server.body
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -38,15 +38,19 @@ class _SiteHandler(BaseHTTPRequestHandler):
 
 
 class HttpSite:
-    def __init__(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _SiteHandler)
+    """``address``/``port``/``body``: another loopback address and the same port make a block page."""
+
+    def __init__(self, address: str = "127.0.0.1", port: int = 0, body: bytes = b"vpnswitch test site\n") -> None:
+        self.address = address
+        self.server = ThreadingHTTPServer((address, port), _SiteHandler)
         self.server.daemon_threads = True
         self.server.hits = 0  # type: ignore[attr-defined]
+        self.server.body = body  # type: ignore[attr-defined]
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.address}:{self.port}{path}"
 
     def __enter__(self) -> HttpSite:
         self.thread.start()

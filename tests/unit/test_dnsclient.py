@@ -2,53 +2,27 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import in_ci
+from tests.support.dnsmasq import Dnsmasq, free_udp_port
 from vpnswitch.core.dnshealth import DnsStatus
 from vpnswitch.system import dnsclient
 from vpnswitch.system.dnsclient import MalformedReply, build_query, parse_reply
 
-HOSTS = ("--host-record=real.example,104.244.42.1", "--host-record=sinkhole.example,0.0.0.0,::")
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+RECORDS = {"real.example": ("104.244.42.1",), "sinkhole.example": ("0.0.0.0", "::")}
 
 
 @pytest.fixture(scope="module")
-def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def resolver() -> Iterator[int]:
     """A dnsmasq answering the names above and NXDOMAIN for the rest of .example; yields its port."""
-    if shutil.which("dnsmasq") is None:
-        if in_ci():
-            pytest.fail("dnsmasq is missing (apt-get install dnsmasq-base)")
-        pytest.skip("dnsmasq is not installed (apt-get install dnsmasq-base)")
-    tmp = tmp_path_factory.mktemp("dnsmasq")
-    log = tmp / "dnsmasq.log"
-    port = _free_udp_port()
-    proc = subprocess.Popen([
-        "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-        *HOSTS, "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={port}",
-        "--cache-size=0", "--local=/example/", f"--pid-file={tmp / 'pid'}", "--log-facility=-",
-    ], stdout=subprocess.DEVNULL, stderr=log.open("wb"))  # fmt: skip
-    try:
-        deadline = time.monotonic() + 5
-        while dnsclient.query("real.example", "127.0.0.1", port=port, timeout=0.2).status is not DnsStatus.ANSWER:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"dnsmasq did not start: {log.read_text(errors='replace')}")
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(5)
+    with Dnsmasq(RECORDS) as server:
+        yield server.port
 
 
 def test_answers(resolver: int) -> None:
@@ -86,7 +60,7 @@ def test_silence_is_a_timeout_within_the_deadline() -> None:
 
 
 def test_no_listener_is_refused() -> None:
-    port = _free_udp_port()
+    port = free_udp_port()
     assert dnsclient.query("x.com", "127.0.0.1", port=port, timeout=1.0).status is DnsStatus.REFUSED
 
 
@@ -95,8 +69,6 @@ def test_forged_replies_are_ignored() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
         server.bind(("127.0.0.1", 0))
         port = server.getsockname()[1]
-        import threading
-
         def answer() -> None:
             question, peer = server.recvfrom(512)
             forged_id = bytes([question[0] ^ 0xFF, question[1]]) + question[2:]

@@ -89,6 +89,7 @@ def test_a_name_that_does_not_exist_through_the_tunnel_is_not_a_dns_block() -> N
     ("::", (), True),
     ("127.0.0.1", (), True),
     ("::1", ("2606:4700::1",), True),
+    ("127.0.0.2", ("127.0.0.1",), False),  # a site on this machine
     ("10.31.0.80", ("104.244.42.1",), True),  # private answer for a public site
     ("10.99.20.2", ("10.99.20.3",), False),  # a private site (an intranet, the lab) is private
     ("10.99.20.2", (), False),  # nothing to compare with

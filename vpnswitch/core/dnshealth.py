@@ -84,16 +84,18 @@ class DnsFinding:
 def is_sinkhole(address: str, real: Iterable[str] = ()) -> bool:
     """0.0.0.0, ::, loopback; or a non-public address when the real answer is public.
 
-    The second rule needs the real answer: a site inside a private network (a lab, an intranet) legitimately
-    resolves to a private address.
+    The last two need the real answer: a site on this machine is at loopback, and a site inside a private
+    network (a lab, an intranet) legitimately resolves to a private address.
     """
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    if ip.is_unspecified or ip.is_loopback:
+    if ip.is_unspecified:
         return True
     real_ips = [ipaddress.ip_address(a) for a in real if _valid(a)]
+    if ip.is_loopback:
+        return not any(r.is_loopback for r in real_ips)  # only a site on this machine is at loopback
     return bool(real_ips) and all(r.is_global for r in real_ips) and not ip.is_global
 
 
@@ -145,10 +147,10 @@ def _poison(system: DnsAnswer, tunnel: DnsAnswer, system_serves_site: bool | Non
         return Poison.NXDOMAIN
     if not system.usable:
         return None
-    if any(is_sinkhole(a, tunnel.addresses) for a in system.addresses):
-        return Poison.SINKHOLE
     if set(system.addresses) & set(tunnel.addresses):
         return None
+    if any(is_sinkhole(a, tunnel.addresses) for a in system.addresses):
+        return Poison.SINKHOLE
     # Different addresses are normal for a CDN (answers depend on who asks); they are a block page only when
     # the system's address does not serve the site.
     if system_serves_site is False:

@@ -1,0 +1,119 @@
+"""A probe round through a "tunnel" (loopback) when the system resolver lies: real dnsmasq, real HTTP site.
+
+Two dnsmasq on loopback play the network's resolver (resolv.conf) and the tunnel's resolver; the site is
+asked by name. The round must judge the tunnel by the tunnel's answer and name what the network's DNS does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.dnsmasq import Dnsmasq
+from tests.support.servers import HttpSite
+from vpnswitch.backends.base import Route
+from vpnswitch.core.config import ProbeTarget
+from vpnswitch.core.dnshealth import DnsState
+from vpnswitch.core.health import classify_round
+from vpnswitch.core.model import Outcome
+from vpnswitch.system.probe import HttpProber
+
+SITE = "site.example"
+TUNNEL_DNS = "127.0.0.3"
+SYSTEM_DNS = "127.0.0.4"
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[HttpSite]:
+    with HttpSite() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def tunnel_resolver() -> Iterator[Dnsmasq]:
+    with Dnsmasq({SITE: ("127.0.0.1",)}, address=TUNNEL_DNS) as server:
+        yield server
+
+
+def round_with(system: dict[str, tuple[str, ...]], tunnel: Dnsmasq, site: HttpSite, tmp_path: Path,
+               path: str = "/generate_204", expect: tuple[int, ...] = (204,)):  # type: ignore[no-untyped-def]
+    with Dnsmasq(system, address=SYSTEM_DNS, port=tunnel.port) as network:
+        resolv = tmp_path / "resolv.conf"
+        resolv.write_text(f"nameserver {SYSTEM_DNS}\n")
+        prober = HttpProber(tunnel_resolvers=(TUNNEL_DNS,), resolv_conf=resolv, dns_port=tunnel.port)
+        try:
+            target = ProbeTarget(f"http://{SITE}:{site.port}{path}", "must-reach", expect)
+            canary = ProbeTarget(site.url("/generate_204"), "canary", (204,))
+            result = prober.run_round(Route("tunnel", interface="lo"), (canary, target), 2.0, 0.0)
+        finally:
+            prober.close()
+        return result, network.queries(SITE)
+
+
+@pytest.mark.parametrize(("answers", "how"), [
+    ({SITE: ("0.0.0.0",)}, "sinkhole"),
+    ({}, "nxdomain"),  # the network's resolver says the site does not exist
+])
+def test_poisoned_system_resolver_is_dns_not_a_dead_tunnel(
+    answers: dict[str, tuple[str, ...]], how: str, tunnel_resolver: Dnsmasq, site: HttpSite, tmp_path: Path,
+) -> None:
+    result, asked = round_with(answers, tunnel_resolver, site, tmp_path)
+    assert all(t.ok for t in result.targets), result.targets
+    assert result.leak == ""
+    assert classify_round(result) is Outcome.OK
+    assert result.dns is not None and (result.dns.state, result.dns.how) == (DnsState.POISONED, how)
+    assert result.dns.system.server == SYSTEM_DNS
+    assert asked >= 1  # the system resolver really was asked
+    assert tunnel_resolver.queries(SITE) >= 1
+
+
+@pytest.mark.parametrize(("body", "state", "how"), [
+    (b"blocked by your network\n", DnsState.POISONED, "block-page"),
+    # Another address serving the same page is what a CDN's answers look like: not a block.
+    (b"vpnswitch test site\n", DnsState.OK, ""),
+])
+def test_a_different_address_is_asked_for_the_site(
+    body: bytes, state: DnsState, how: str, tunnel_resolver: Dnsmasq, site: HttpSite, tmp_path: Path,
+) -> None:
+    with HttpSite(address="127.0.0.2", port=site.port, body=body) as other:
+        result, _ = round_with({SITE: ("127.0.0.2",)}, tunnel_resolver, site, tmp_path, path="/", expect=(200,))
+        assert other.server.hits == 1  # type: ignore[attr-defined]
+    assert all(t.ok for t in result.targets)
+    if state is DnsState.OK:
+        assert result.dns is None
+    else:
+        assert result.dns is not None and (result.dns.state, result.dns.how) == (state, how)
+
+
+def test_agreeing_resolvers_are_fine(tunnel_resolver: Dnsmasq, site: HttpSite, tmp_path: Path) -> None:
+    result, _ = round_with({SITE: ("127.0.0.1",)}, tunnel_resolver, site, tmp_path)
+    assert all(t.ok for t in result.targets)
+    assert result.dns is None  # nothing worth reporting
+
+
+def test_silent_system_resolver_is_dns_blocked(tunnel_resolver: Dnsmasq, site: HttpSite, tmp_path: Path) -> None:
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.9\n")  # nothing listens there: refused at once
+    prober = HttpProber(tunnel_resolvers=(TUNNEL_DNS,), resolv_conf=resolv, dns_port=tunnel_resolver.port)
+    try:
+        target = ProbeTarget(f"http://{SITE}:{site.port}/generate_204", "must-reach", (204,))
+        result = prober.run_round(Route("tunnel", interface="lo"), (target,), 2.0, 0.0)
+    finally:
+        prober.close()
+    assert result.targets[0].ok
+    assert result.dns is not None and result.dns.state is DnsState.BLOCKED
+
+
+def test_dead_tunnel_resolver_and_dead_site_is_a_dead_tunnel(site: HttpSite, tmp_path: Path) -> None:
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.9\n")
+    prober = HttpProber(tunnel_resolvers=("127.0.0.8",), resolv_conf=resolv, dns_port=5)
+    try:
+        target = ProbeTarget("http://site.example:9/", "must-reach", (200,))
+        result = prober.run_round(Route("tunnel", interface="lo"), (target,), 0.5, 0.0)
+    finally:
+        prober.close()
+    assert not result.targets[0].ok
+    assert result.dns is not None and result.dns.state is DnsState.TUNNEL_DEAD
