@@ -194,3 +194,30 @@ def describe(finding: DnsFinding) -> str:
     if finding.state is DnsState.TUNNEL_DEAD:
         return f"nothing answers through the tunnel (not even its DNS, for {finding.host})"
     return f"DNS for {finding.host} is fine"
+
+
+# What the user can change so that lookups go through the tunnel, by kind of profile.
+_FIXES = {
+    "wireguard": "Add a DNS line to {profile}'s WireGuard file (for example DNS = 1.1.1.1) so lookups go "
+                 "through the tunnel.",
+    "openvpn": "Make {profile} use the DNS its server pushes (or add dhcp-option DNS 1.1.1.1 to its file) so "
+               "lookups go through the tunnel.",
+    "networkmanager": "Give {profile}'s connection DNS priority over the network's: nmcli connection modify "
+                      "\"{profile}\" ipv4.dns-priority -50 ipv6.dns-priority -50 (and set ipv4.dns if its "
+                      "server sends none).",
+    "tor": "Use the proxy with remote DNS (socks5h) in your apps.",
+}
+_VENDOR_FIX = ("Turn on {profile}'s DNS leak protection (or its own/custom DNS setting) in the VPN app, so "
+               "lookups go through the tunnel.")
+
+
+def fix_for(backend: str, profile: str) -> str:
+    """The change that makes this kind of profile resolve through its tunnel."""
+    return _FIXES.get(backend, _VENDOR_FIX).format(profile=profile)
+
+
+def describe_leak(resolvers: Sequence[str], profile: str, backend: str) -> str:
+    """The DNS leak warning: which resolvers are asked outside the tunnel, and the fix."""
+    names = ", ".join(resolvers)
+    return (f"While {profile} is up, DNS lookups go to {names} outside the tunnel: your network sees (and can "
+            f"change) every name you look up. {fix_for(backend, profile)}")
