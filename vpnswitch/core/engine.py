@@ -719,7 +719,7 @@ def _note_dns(s: EngineState, profile: str, result: RoundResult, out: _Out) -> E
             out(Notify("dns", title, f"{notes[-1]} The VPN itself works, so vpnswitch stays on {profile}."),
                 Record("dns", {"profile": profile, "state": str(finding.state), "host": finding.host,
                                "how": finding.how, "resolver": finding.system.server,
-                               "answer": list(finding.system.addresses)}))
+                               "answer": list(finding.system.addresses), "message": notes[-1]}))
             s = replace(s, dns_told=s.dns_told | {key})
     if result.dns_leak:
         leak = dnshealth.describe_leak(result.dns_leak, profile, backend)
@@ -727,7 +727,7 @@ def _note_dns(s: EngineState, profile: str, result: RoundResult, out: _Out) -> E
         key = f"{profile}|leak|{','.join(result.dns_leak)}"
         if key not in s.dns_told:
             out(Notify("dns", f"DNS lookups leave outside {profile}", leak),
-                Record("dns-leak", {"profile": profile, "resolvers": list(result.dns_leak)}))
+                Record("dns-leak", {"profile": profile, "resolvers": list(result.dns_leak), "message": leak}))
             s = replace(s, dns_told=s.dns_told | {key})
     return replace(s, dns=" ".join(notes))
 
