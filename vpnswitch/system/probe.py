@@ -25,7 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from vpnswitch.core import dnshealth
-from vpnswitch.core.config import ProbeTarget
+from vpnswitch.core.config import Behaviour, ProbeTarget
 from vpnswitch.core.model import TIMED_OUT, RoundResult, Route, TargetResult
 from vpnswitch.system import dnsclient, dnsprobe, netinfo
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Mozilla/5.0"  # a probe should look like any browser request, not announce itself
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 # Asked through a tunnel that brings no resolvers of its own (a WireGuard file without "DNS =").
-DEFAULT_TUNNEL_RESOLVERS = ("1.1.1.1", "9.9.9.9")
+DEFAULT_TUNNEL_RESOLVERS = Behaviour().tunnel_resolvers
 RESOLVED_UPSTREAMS = Path("/run/systemd/resolve/resolv.conf")
 
 
@@ -161,13 +161,14 @@ class HttpProber:
     # behind the earlier ones' timeouts and delay the verdict by a whole probe timeout. Threads start on demand.
     def __init__(self, max_workers: int = 32,
                  leak_checker: Callable[..., str] = leak_check,
-                 tunnel_resolvers: Sequence[str] = DEFAULT_TUNNEL_RESOLVERS,
+                 tunnel_resolvers: Sequence[str] | Callable[[], Sequence[str]] = DEFAULT_TUNNEL_RESOLVERS,
                  resolv_conf: Path = dnsclient.RESOLV_CONF,
                  resolved_upstreams: Path = RESOLVED_UPSTREAMS,
                  dns_port: int = 53):
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
         self._leak_checker = leak_checker
-        self.tunnel_resolvers = tuple(tunnel_resolvers)
+        # A callable reads the current settings each round (they can change while running).
+        self._tunnel_resolvers = tunnel_resolvers
         self._resolv_conf = resolv_conf
         self._resolved_upstreams = resolved_upstreams
         self._resolve = functools.partial(dnsclient.resolve, port=dns_port)  # another port only in tests
@@ -222,7 +223,8 @@ class HttpProber:
         source = netinfo.interface_ipv4(route.interface)
         if source is None:
             return None
-        resolvers = tuple(r for r in route.dns if netinfo.is_ip(r)) or self.tunnel_resolvers
+        fallback = self._tunnel_resolvers() if callable(self._tunnel_resolvers) else self._tunnel_resolvers
+        resolvers = tuple(r for r in route.dns if netinfo.is_ip(r)) or tuple(fallback)
         return dnsprobe.DnsRoute(route.interface, source, resolvers,
                                  tuple(dnsclient.system_resolvers(self._resolv_conf)))
 
