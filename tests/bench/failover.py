@@ -16,8 +16,10 @@ the must-reach target. Every time is measured from the moment this script applie
 
 Baseline ``openvpn-alone``: no vpnswitch, just openvpn with ``keepalive 10 60`` and two ``remote`` lines
 (UDP, then TCP/443), its UDP server blocked. ``idle`` samples the daemon's own CPU and memory while it
-guards a healthy WireGuard connection. The Tor scenarios come from ``tests.bench.tor_scenarios`` when
-that module and a private Tor network are available (their numbers are the daemon's own history figures).
+guards a healthy WireGuard connection. The DNS scenarios (``dns-*``, ``tests.bench.dns_scenarios``) hold a
+DNS block for a while with the site asked by name: every switch in them is a false one. The Tor scenarios
+come from ``tests.bench.tor_scenarios`` when that module and a private Tor network are available (their
+numbers are the daemon's own history figures).
 Prints a table; writes JSON ``{"scenarios": {NAME: {"detect_s": [...], "outage_s": [...], "switches": [...],
 "false_switches": [...]}}, "idle": {"cpu_percent": x, "rss_mb": y}, ...}``.
 """
@@ -41,6 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.bench import dns_scenarios
 from tests.bench.idle import sample_idle
 from tests.lab.daemon import (
     LabDaemon,
@@ -237,6 +240,9 @@ SCENARIOS: dict[str, tuple[Callable[[Bench], Sample], str]] = {
     "loss-10pct-2min": (loss_10pct, "0 false switches"),
     "link-outage-30s": (link_outage, "0 false switches"),
     "openvpn-alone": (openvpn_alone, "baseline, no vpnswitch"),
+    # DNS blocks (tests/bench/dns_scenarios.py): the must-reach site asked by name.
+    **{name: (lambda bench, run=run: run(bench.lab, bench.workdir), dns_scenarios.TARGETS[name])
+       for name, run in dns_scenarios.SCENARIOS.items()},
 }
 
 
@@ -312,6 +318,10 @@ def table(results: dict[str, dict[str, list[Any]]], idle: dict[str, float] | Non
             extra = f"; back {_fmt(series['recovered_s'])} s after repair"
         if series.get("switch_s"):
             extra = f"; switch_s {_fmt(series['switch_s'])}"
+        if any(v is not None for v in series.get("isp_lookups", [])):
+            extra += f"; site lookups at the ISP {_fmt(series['isp_lookups'])}"
+        if any(v is not None for v in series.get("site_ok_ratio", [])):
+            extra += f"; site by name ok {_fmt(series['site_ok_ratio'])}"
         if series.get("errors"):
             extra += f"; {len(series['errors'])} failed"
         lines.append(f"{name:<28} {n:>2}  {_fmt(series.get('detect_s', [])):<26} "
@@ -328,8 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.failover", description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path, help="write the samples here")
-    parser.add_argument("--only", action="append", choices=[*SCENARIOS, "idle", "tor"],
-                        help="run only these (repeatable); default: everything")
+    parser.add_argument("--only", action="append", choices=[*SCENARIOS, "idle", "tor", "dns"],
+                        help="run only these (repeatable; dns: every DNS scenario); default: everything")
     parser.add_argument("--prefix", default="vsb", help="lab prefix (the benchmark brings its own lab up and down)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -338,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         print("cannot run: " + "; ".join(problems), file=sys.stderr)
         return 2
     chosen = args.only or [*SCENARIOS, "tor", "idle"]
+    if "dns" in chosen:
+        chosen += list(dns_scenarios.SCENARIOS)
     results: dict[str, dict[str, list[Any]]] = {}
     notes: list[str] = []
     idle: dict[str, float] | None = None

@@ -126,7 +126,7 @@ def _inline(tag: str, path: Path) -> str:
     return f"<{tag}>\n{path.read_text().strip()}\n</{tag}>"
 
 
-ISP_ANSWERS = ("sinkhole", "blockpage", "nxdomain")
+ISP_ANSWERS = ("sinkhole", "blockpage", "nxdomain", "honest")
 
 
 def hosts_file(*, blackhole_all: bool, honest: bool, answer: str = "sinkhole") -> str:
@@ -136,7 +136,7 @@ def hosts_file(*, blackhole_all: bool, honest: bool, answer: str = "sinkhole") -
     and, with blackhole_all, blackholes every lab name (the DNS-poisoning censor). How it
     poisons the blocked site is ``answer``: 0.0.0.0 (sinkhole), the address of a block page
     (blockpage), or no such name (nxdomain: the name is left out, and dnsmasq is authoritative
-    for .test).
+    for .test); ``honest`` tells the truth about it too, the moment before a DNS block lands.
     """
     if answer not in ISP_ANSWERS:
         raise ValueError(f"the ISP's answer must be one of {', '.join(ISP_ANSWERS)}, not {answer!r}")
@@ -147,7 +147,7 @@ def hosts_file(*, blackhole_all: bool, honest: bool, answer: str = "sinkhole") -
             lines.append(f"{ip} {host}")
         elif blackhole_all:
             lines.append(f"0.0.0.0 {host}")
-        elif host != t.BLOCKED_HOST:
+        elif host != t.BLOCKED_HOST or answer == "honest":
             lines.append(f"{ip} {host}")
         elif answer != "nxdomain":
             lines.append(f"{'0.0.0.0' if answer == 'sinkhole' else t.BLOCKPAGE_IP} {host}")

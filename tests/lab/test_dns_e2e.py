@@ -109,6 +109,9 @@ def test_lookups_outside_the_tunnel_no_cascade_and_the_state_names_dns(
     assert note["profile"] == "wg" and note["resolver"] == lab.isp_resolver_ip, note
     assert note["answer"] == EXPECTED_ANSWER[scenario], note
     assert "DNS = " in note["message"], note  # the fix for a WireGuard profile
+    # The DNS leak check names the resolver asked outside the tunnel.
+    leaks = daemon.entries("dns-leak")
+    assert leaks and leaks[0]["profile"] == "wg" and leaks[0]["resolvers"] == [lab.isp_resolver_ip], leaks
     # What a person reads: the status line and the history name DNS and the resolver.
     text = daemon.cli("status").stdout
     assert "dns-poisoned" in text and lab.isp_resolver_ip in text, text
@@ -128,7 +131,7 @@ def test_lookups_through_the_tunnel_no_switch_and_the_site_is_reachable_by_name(
     status = daemon.status()
     assert (status["state"], status["active"], status["verdict"]) == ("connected", "wg", "healthy"), status
     assert not judged(daemon), judged(daemon)
-    assert not daemon.entries("dns")
+    assert not daemon.entries("dns") and not daemon.entries("dns-leak")
     before = lab.isp_dns_queries_for(lab.blocked_host)
     lab.reset_counters()
     result = lab.client_run(["curl", "-sS", "--max-time", "3", lab.blocked_url], timeout=10)

@@ -117,3 +117,23 @@ def test_dead_tunnel_resolver_and_dead_site_is_a_dead_tunnel(site: HttpSite, tmp
         prober.close()
     assert not result.targets[0].ok
     assert result.dns is not None and result.dns.state is DnsState.TUNNEL_DEAD
+
+
+def test_behind_a_local_stub_the_leak_check_looks_at_its_upstream_servers(tmp_path: Path) -> None:
+    stub, upstreams = tmp_path / "resolv.conf", tmp_path / "resolved.conf"
+    stub.write_text("nameserver 127.0.0.53\noptions edns0\n")
+    upstreams.write_text("nameserver 192.0.2.1\nnameserver 192.0.2.2\n")
+    prober = HttpProber(resolv_conf=stub, resolved_upstreams=upstreams)
+    try:
+        assert prober._upstreams() == ["192.0.2.1", "192.0.2.2"]
+        stub.write_text("nameserver 10.99.1.1\n")
+        assert prober._upstreams() == ["10.99.1.1"]
+    finally:
+        prober.close()
+
+
+def test_a_resolver_on_loopback_never_counts_as_outside_the_tunnel() -> None:
+    from vpnswitch.system.dnsprobe import resolvers_outside
+
+    assert resolvers_outside("wg-test0", ["127.0.0.53", "::1"]) == []
+    assert resolvers_outside("lo", ["127.0.0.1"]) == []
