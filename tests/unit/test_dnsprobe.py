@@ -137,3 +137,23 @@ def test_a_resolver_on_loopback_never_counts_as_outside_the_tunnel() -> None:
 
     assert resolvers_outside("wg-test0", ["127.0.0.53", "::1"]) == []
     assert resolvers_outside("lo", ["127.0.0.1"]) == []
+
+
+def test_a_silent_system_resolver_is_asked_alongside_and_reads_as_a_timeout(
+    tunnel_resolver: Dnsmasq, site: HttpSite, tmp_path: Path,
+) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.5", tunnel_resolver.port))  # reads questions, never answers
+        resolv = tmp_path / "resolv.conf"
+        resolv.write_text("nameserver 127.0.0.5\n")
+        prober = HttpProber(tunnel_resolvers=(TUNNEL_DNS,), resolv_conf=resolv, dns_port=tunnel_resolver.port)
+        try:
+            target = ProbeTarget(f"http://{SITE}:{site.port}/generate_204", "must-reach", (204,))
+            result = prober.run_round(Route("tunnel", interface="lo"), (target,), 1.0, 0.0)
+        finally:
+            prober.close()
+        assert silent.recv(512)  # it was asked
+    assert result.targets[0].ok
+    assert result.dns is not None and (result.dns.state, result.dns.how) == (DnsState.BLOCKED, "timeout")

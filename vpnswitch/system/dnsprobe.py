@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -140,29 +141,45 @@ def check_target(
     target: ProbeTarget, route: DnsRoute, timeout: float, *,
     resolve: Resolver = dnsclient.resolve,
     fallback: Callable[[ProbeTarget, float], TargetResult] | None = None,
+    deadline: float | None = None,
 ) -> TargetCheck:
     """Probe one target given by name at its tunnel-resolved address; say what the network's DNS does to it.
 
     ``fallback`` probes the ordinary way (system resolution) when the tunnel's resolvers give no address,
-    so a tunnel whose resolvers are unreachable is still judged by whether the site answers.
+    so a tunnel whose resolvers are unreachable is still judged by whether the site answers. The system
+    resolver is asked alongside, so a silent one does not delay the probe. ``deadline`` (monotonic): the
+    optional cross-check is skipped rather than let it make the whole check late.
     """
     host = netinfo.host_of(target.url) or ""
     dns_timeout = min(timeout, 2.0)
+    system_box: list[DnsAnswer] = []
+    asker = threading.Thread(
+        target=lambda: system_box.append(resolve(host, route.system_resolvers, timeout=dns_timeout)
+                                         if route.system_resolvers else DnsAnswer(DnsStatus.ERROR)),
+        name="dns-system", daemon=True)
+    asker.start()
     tunnel = resolve(host, route.tunnel_resolvers, timeout=dns_timeout, source=route.source, device=route.interface)
-    system = (resolve(host, route.system_resolvers, timeout=dns_timeout) if route.system_resolvers
-              else DnsAnswer(DnsStatus.ERROR))
     ipv4 = tuple(a for a in tunnel.addresses if ":" not in a)
     if tunnel.usable and ipv4:
         pinned = probe_at(target, ipv4[0], route.source, route.interface, timeout, sample=True)
         result = pinned.result
+        system = _joined(asker, system_box, dns_timeout)
         serves: bool | None = None
         if dnshealth.needs_cross_check(system, tunnel):
-            serves = _serves_site(target, system, pinned, route, timeout)
+            left = timeout if deadline is None else min(timeout, (deadline - time.monotonic()) / 2)
+            if left >= 0.2:
+                serves = _serves_site(target, system, pinned, route, left)
         finding = dnshealth.classify(host, system, tunnel, result.ok, serves)
         return TargetCheck(result, finding, ipv4)
     result = fallback(target, timeout) if fallback else TargetResult(
         target.url, target.role, False, None, None, "name not resolved through the tunnel")
+    system = _joined(asker, system_box, dns_timeout)
     return TargetCheck(result, dnshealth.classify(host, system, tunnel, result.ok), ())
+
+
+def _joined(asker: threading.Thread, box: list[DnsAnswer], timeout: float) -> DnsAnswer:
+    asker.join(timeout + 0.5)  # the client keeps its own deadline; this only guards against a bug there
+    return box[0] if box else DnsAnswer(DnsStatus.TIMEOUT)
 
 
 def _serves_site(target: ProbeTarget, system: DnsAnswer, real: Pinned, route: DnsRoute, timeout: float) -> bool | None:

@@ -181,17 +181,20 @@ class HttpProber:
             return RoundResult(failed, started)
         try:
             dns_route = self._dns_route(route)
+            # A hung DNS lookup is not covered by requests' timeouts: give up on the round's own deadline, which
+            # leaves room for the lookup through the tunnel before the probe.
+            budget = 2 * timeout + 2.5
+            deadline = time.monotonic() + budget
             futures: list[Future[Any]] = []
             for target in targets:
                 host = netinfo.host_of(target.url) or ""
                 if dns_route is not None and host and not netinfo.is_ip(host):
                     futures.append(self._pool.submit(
                         dnsprobe.check_target, target, dns_route, timeout, resolve=self._resolve,
-                        fallback=functools.partial(probe_target, session)))
+                        fallback=functools.partial(probe_target, session), deadline=deadline))
                 else:
                     futures.append(self._pool.submit(probe_target, session, target, timeout))
-            # A hung DNS lookup is not covered by requests' timeouts: give up on the round's own deadline.
-            wait(futures, timeout=2 * timeout + 2.5)
+            wait(futures, timeout=budget)
             results: list[TargetResult] = []
             findings: list[dnshealth.DnsFinding] = []
             addresses: dict[str, Sequence[str]] = {}
