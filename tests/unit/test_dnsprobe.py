@@ -13,11 +13,10 @@ import pytest
 
 from tests.support.dnsmasq import Dnsmasq
 from tests.support.servers import HttpSite
-from vpnswitch.backends.base import Route
 from vpnswitch.core.config import ProbeTarget
 from vpnswitch.core.dnshealth import DnsState
 from vpnswitch.core.health import classify_round
-from vpnswitch.core.model import Outcome
+from vpnswitch.core.model import Outcome, Route
 from vpnswitch.system.probe import HttpProber
 
 SITE = "site.example"
