@@ -156,3 +156,10 @@ def test_a_silent_system_resolver_is_asked_alongside_and_reads_as_a_timeout(
         assert silent.recv(512)  # it was asked
     assert result.targets[0].ok
     assert result.dns is not None and (result.dns.state, result.dns.how) == (DnsState.BLOCKED, "timeout")
+
+
+def test_a_tunnels_own_resolvers_come_first() -> None:
+    from vpnswitch.system.dnsprobe import tunnel_resolvers
+
+    assert tunnel_resolvers(Route("tunnel", "wg0", dns=("10.64.0.1", "lab.test")), ("1.1.1.1",)) == ("10.64.0.1",)
+    assert tunnel_resolvers(Route("tunnel", "wg0"), ("1.1.1.1", "9.9.9.9")) == ("1.1.1.1", "9.9.9.9")

@@ -25,7 +25,7 @@ import urllib3
 from vpnswitch.core import dnshealth
 from vpnswitch.core.config import ProbeTarget
 from vpnswitch.core.dnshealth import DnsAnswer, DnsFinding, DnsStatus
-from vpnswitch.core.model import TIMED_OUT, TargetResult
+from vpnswitch.core.model import TIMED_OUT, Route, TargetResult
 from vpnswitch.system import dnsclient, netinfo
 
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
@@ -199,6 +199,14 @@ def _serves_site(target: ProbeTarget, system: DnsAnswer, real: Pinned, route: Dn
     if not other.result.ok:
         return False
     return https or (other.result.status == real.result.status and other.digest == real.digest)
+
+
+def tunnel_resolvers(route: Route, fallback: Sequence[str]) -> tuple[str, ...]:
+    """The resolvers to ask through this tunnel: its own (WireGuard's DNS =, an OpenVPN server's push), else
+    ``fallback`` (the config's ``behaviour.tunnel_resolvers``). The same list is what DNS may go to while
+    the tunnel is up."""
+    own = tuple(r for r in route.dns if netinfo.is_ip(r))
+    return own or tuple(r for r in fallback if netinfo.is_ip(r))
 
 
 def resolvers_outside(interface: str, resolvers: Sequence[str]) -> list[str]:

@@ -227,7 +227,7 @@ class HttpProber:
         if source is None:
             return None
         fallback = self._tunnel_resolvers() if callable(self._tunnel_resolvers) else self._tunnel_resolvers
-        resolvers = tuple(r for r in route.dns if netinfo.is_ip(r)) or tuple(fallback)
+        resolvers = dnsprobe.tunnel_resolvers(route, fallback)
         return dnsprobe.DnsRoute(route.interface, source, resolvers,
                                  tuple(dnsclient.system_resolvers(self._resolv_conf)))
 
