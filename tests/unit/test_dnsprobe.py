@@ -163,3 +163,75 @@ def test_a_tunnels_own_resolvers_come_first() -> None:
 
     assert tunnel_resolvers(Route("tunnel", "wg0", dns=("10.64.0.1", "lab.test")), ("1.1.1.1",)) == ("10.64.0.1",)
     assert tunnel_resolvers(Route("tunnel", "wg0"), ("1.1.1.1", "9.9.9.9")) == ("1.1.1.1", "9.9.9.9")
+
+
+# ------------------------------------------------------------------------------------------------ HTTPS
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    import subprocess
+
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway CA, a certificate for the site's name and one for another name (what a block page has)."""
+    import shutil
+
+    if shutil.which("openssl") is None:
+        from tests.conftest import in_ci
+
+        if in_ci():
+            pytest.fail("openssl is missing (apt-get install openssl)")
+        pytest.skip("openssl is not installed (apt-get install openssl)")
+    d = tmp_path_factory.mktemp("pki")
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=vpnswitch test CA",
+             "-days", "1", "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign", cwd=d)
+    for name in (SITE, "blockpage.example"):
+        (d / f"{name}.ext").write_text(f"subjectAltName=DNS:{name}\n")
+        _openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-days", "1", "-out", f"{name}.pem", "-extfile", f"{name}.ext", cwd=d)
+    return d
+
+
+@pytest.mark.parametrize(("other_cert", "state", "how"), [
+    ("blockpage.example", DnsState.POISONED, "block-page"),  # no valid certificate for the site's name
+    (SITE, DnsState.OK, ""),  # another address with the site's certificate: a CDN's answer
+])
+def test_https_by_the_tunnels_answer_with_the_sites_name_and_certificate(
+    other_cert: str, state: DnsState, how: str, pki: Path, tunnel_resolver: Dnsmasq, tmp_path: Path,
+) -> None:
+    tls = (str(pki / f"{SITE}.pem"), str(pki / f"{SITE}.key"))
+    other_tls = (str(pki / f"{other_cert}.pem"), str(pki / f"{other_cert}.key"))
+    with HttpSite(tls=tls) as real, HttpSite(address="127.0.0.2", port=real.port, tls=other_tls) as other, \
+            Dnsmasq({SITE: ("127.0.0.2",)}, address=SYSTEM_DNS, port=tunnel_resolver.port):
+        resolv = tmp_path / "resolv.conf"
+        resolv.write_text(f"nameserver {SYSTEM_DNS}\n")
+        prober = HttpProber(tunnel_resolvers=(TUNNEL_DNS,), resolv_conf=resolv, dns_port=tunnel_resolver.port,
+                            ca_file=str(pki / "ca.pem"))
+        try:
+            target = ProbeTarget(f"https://{SITE}:{real.port}/", "must-reach", (200,))
+            result = prober.run_round(Route("tunnel", interface="lo"), (target,), 2.0, 0.0)
+        finally:
+            prober.close()
+        assert real.server.hits == 1  # type: ignore[attr-defined]
+        assert other.server.hits == (1 if state is DnsState.OK else 0)  # type: ignore[attr-defined]
+    assert result.targets[0].ok, result.targets
+    if state is DnsState.OK:
+        assert result.dns is None
+    else:
+        assert result.dns is not None and (result.dns.state, result.dns.how) == (state, how)
+
+
+def test_https_to_an_address_without_the_sites_certificate_fails(pki: Path, tunnel_resolver: Dnsmasq) -> None:
+    from vpnswitch.system.dnsprobe import probe_at
+
+    tls = (str(pki / "blockpage.example.pem"), str(pki / "blockpage.example.key"))
+    with HttpSite(tls=tls) as page:
+        target = ProbeTarget(f"https://{SITE}:{page.port}/", "must-reach", (200,))
+        pinned = probe_at(target, "127.0.0.1", "127.0.0.1", "lo", 2.0, ca_file=str(pki / "ca.pem"))
+    assert not pinned.result.ok and pinned.result.error == "TLS failed"

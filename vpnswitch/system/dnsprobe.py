@@ -43,6 +43,7 @@ class Pinned:
 
 def probe_at(
     target: ProbeTarget, address: str, source: str, device: str | None, timeout: float, *, sample: bool = False,
+    ca_file: str | None = None,
 ) -> Pinned:
     """GET the target at ``address`` from ``source`` (and ``device``), as if its name had resolved there."""
     parts = urlsplit(target.url)
@@ -58,7 +59,7 @@ def probe_at(
         pool = urllib3.HTTPSConnectionPool(address, port, timeout=deadline, retries=False, maxsize=1,
                                            source_address=(source, 0), socket_options=options,
                                            server_hostname=host, assert_hostname=host,
-                                           cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
+                                           cert_reqs="CERT_REQUIRED", ca_certs=ca_file or certifi.where())
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=deadline, retries=False, maxsize=1,
                                           source_address=(source, 0), socket_options=options)
@@ -125,6 +126,7 @@ class DnsRoute:
     source: str
     tunnel_resolvers: tuple[str, ...]
     system_resolvers: tuple[str, ...]
+    ca_file: str | None = None  # certificates to trust instead of certifi's (tests only)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,8 @@ def check_target(
     tunnel = resolve(host, route.tunnel_resolvers, timeout=dns_timeout, source=route.source, device=route.interface)
     ipv4 = tuple(a for a in tunnel.addresses if ":" not in a)
     if tunnel.usable and ipv4:
-        pinned = probe_at(target, ipv4[0], route.source, route.interface, timeout, sample=True)
+        pinned = probe_at(target, ipv4[0], route.source, route.interface, timeout, sample=True,
+                          ca_file=route.ca_file)
         result = pinned.result
         system = _joined(asker, system_box, dns_timeout)
         serves: bool | None = None
@@ -195,7 +198,8 @@ def _serves_site(target: ProbeTarget, system: DnsAnswer, real: Pinned, route: Dn
     if not ipv4:
         return None
     https = urlsplit(target.url).scheme == "https"
-    other = probe_at(target, ipv4[0], route.source, route.interface, timeout, sample=not https)
+    other = probe_at(target, ipv4[0], route.source, route.interface, timeout, sample=not https,
+                     ca_file=route.ca_file)
     if not other.result.ok:
         return False
     return https or (other.result.status == real.result.status and other.digest == real.digest)

@@ -164,7 +164,7 @@ class HttpProber:
                  tunnel_resolvers: Sequence[str] | Callable[[], Sequence[str]] = DEFAULT_TUNNEL_RESOLVERS,
                  resolv_conf: Path = dnsclient.RESOLV_CONF,
                  resolved_upstreams: Path = RESOLVED_UPSTREAMS,
-                 dns_port: int = 53):
+                 dns_port: int = 53, ca_file: str | None = None):
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
         self._leak_checker = leak_checker
         # A callable reads the current settings each round (they can change while running).
@@ -172,6 +172,7 @@ class HttpProber:
         self._resolv_conf = resolv_conf
         self._resolved_upstreams = resolved_upstreams
         self._resolve = functools.partial(dnsclient.resolve, port=dns_port)  # another port only in tests
+        self._ca_file = ca_file  # certificates to trust for pinned HTTPS probes instead of certifi's (tests)
 
     def run_round(self, route: Route, targets: Sequence[ProbeTarget], timeout: float, started: float) -> RoundResult:
         try:
@@ -229,7 +230,7 @@ class HttpProber:
         fallback = self._tunnel_resolvers() if callable(self._tunnel_resolvers) else self._tunnel_resolvers
         resolvers = dnsprobe.tunnel_resolvers(route, fallback)
         return dnsprobe.DnsRoute(route.interface, source, resolvers,
-                                 tuple(dnsclient.system_resolvers(self._resolv_conf)))
+                                 tuple(dnsclient.system_resolvers(self._resolv_conf)), self._ca_file)
 
     def _upstreams(self) -> list[str]:
         """Where the system's lookups really go: resolv.conf, or systemd-resolved's servers behind its stub."""
