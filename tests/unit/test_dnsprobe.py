@@ -124,9 +124,9 @@ def test_behind_a_local_stub_the_leak_check_looks_at_its_upstream_servers(tmp_pa
     upstreams.write_text("nameserver 192.0.2.1\nnameserver 192.0.2.2\n")
     prober = HttpProber(resolv_conf=stub, resolved_upstreams=upstreams)
     try:
-        assert prober._upstreams() == ["192.0.2.1", "192.0.2.2"]
+        assert prober._upstreams() == (["192.0.2.1", "192.0.2.2"], True)
         stub.write_text("nameserver 10.99.1.1\n")
-        assert prober._upstreams() == ["10.99.1.1"]
+        assert prober._upstreams() == (["10.99.1.1"], False)
     finally:
         prober.close()
 

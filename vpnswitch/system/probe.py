@@ -215,7 +215,7 @@ class HttpProber:
                 else self._pool.submit(self._leak_checker, route, targets)
             wait([leak_future], timeout=timeout + 0.5)
             leak = leak_future.result() if leak_future.done() and leak_future.exception() is None else ""
-            dns_leak = tuple(dnsprobe.resolvers_outside(dns_route.interface, self._upstreams())) if dns_route else ()
+            dns_leak = self._dns_leak(dns_route.interface) if dns_route else ()
             return RoundResult(tuple(results), started, leak, dnshealth.worst(findings), dns_leak)
         finally:
             session.close()
@@ -232,12 +232,29 @@ class HttpProber:
         return dnsprobe.DnsRoute(route.interface, source, resolvers,
                                  tuple(dnsclient.system_resolvers(self._resolv_conf)), self._ca_file)
 
-    def _upstreams(self) -> list[str]:
-        """Where the system's lookups really go: resolv.conf, or systemd-resolved's servers behind its stub."""
+    def _upstreams(self) -> tuple[list[str], bool]:
+        """Where the system's lookups go: resolv.conf's servers, or (True) the servers behind a local stub.
+
+        Behind systemd-resolved's stub that is every link's servers (its own resolv.conf).
+        """
         servers = dnsclient.system_resolvers(self._resolv_conf)
         if servers and all(ipaddress_is_loopback(s) for s in servers):
-            return dnsclient.system_resolvers(self._resolved_upstreams)
-        return servers
+            return dnsclient.system_resolvers(self._resolved_upstreams), True
+        return servers, False
+
+    def _dns_leak(self, interface: str) -> tuple[str, ...]:
+        """The system's resolvers asked outside the tunnel.
+
+        Behind a stub, a warning is given only when none of its servers is reached through the tunnel (the
+        tunnel brought no DNS at all): with servers on both, the stub's own per-link routing decides (what
+        NetworkManager's dns-priority sets), which this cannot see, and a warning that stayed after the fix
+        would be worse than none.
+        """
+        servers, behind_stub = self._upstreams()
+        outside = dnsprobe.resolvers_outside(interface, servers)
+        if behind_stub and len(outside) < len([s for s in servers if not ipaddress_is_loopback(s)]):
+            return ()
+        return tuple(outside)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
