@@ -340,7 +340,7 @@ def _get_resolvers(raw: Mapping[str, Any], problems: _Problems) -> tuple[str, ..
     default = Behaviour.tunnel_resolvers
     value = raw.get("tunnel_resolvers", list(default))
     where = "behaviour.tunnel_resolvers"
-    if not isinstance(value, (list, tuple)) or not value:  # a tuple when the dict came from config_to_dict
+    if not isinstance(value, list) or not value:
         problems.add(where, f"must be a non-empty list of IP addresses, e.g. {json.dumps(list(default))}")
         return default
     bad = [v for v in value if not isinstance(v, str) or not _is_ip(v)]
@@ -435,7 +435,7 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         ],
         "targets": [{"url": t.url, "role": t.role, "expect": list(t.expect)} for t in config.targets],
         "timings": asdict(config.timings),
-        "behaviour": asdict(config.behaviour),
+        "behaviour": {**asdict(config.behaviour), "tunnel_resolvers": list(config.behaviour.tunnel_resolvers)},
         "desktop": asdict(config.desktop),
     }
 
