@@ -135,6 +135,8 @@ def _print_history(entries: list[dict[str, Any]]) -> None:
                   f"(detected in {e.get('detect_s')} s, outage {e.get('outage_s')} s)")
         elif kind == "verdict":
             print(f"{when}  {e.get('profile')}: {e.get('verdict')}" + (f" — {e['reason']}" if e.get("reason") else ""))
+        elif kind in ("dns", "dns-leak"):
+            print(f"{when}  {kind} {e.get('profile')}: {e.get('message')}")
         elif kind == "state":
             print(f"{when}  state {e.get('state')}" + (f" ({e['profile']})" if e.get("profile") else ""))
         else:

@@ -219,6 +219,18 @@
         <source>Every profile needs attention</source>
         <translation>ہر پروفائل پر توجہ درکار ہے</translation>
     </message>
+    <message>
+        <source>This network&apos;s DNS lies about a site</source>
+        <translation>اس نیٹ ورک کا DNS ایک سائٹ کے بارے میں غلط جواب دیتا ہے</translation>
+    </message>
+    <message>
+        <source>This network&apos;s DNS is blocked</source>
+        <translation>اس نیٹ ورک کا DNS بند ہے</translation>
+    </message>
+    <message>
+        <source>DNS lookups leave outside %1</source>
+        <translation>DNS کے سوالات %1 سے باہر جا رہے ہیں</translation>
+    </message>
 </context>
 <context>
     <name>GeneralPage</name>
@@ -340,6 +352,14 @@
     <message>
         <source>your action</source>
         <translation>آپ کا عمل</translation>
+    </message>
+    <message>
+        <source>DNS problem</source>
+        <translation>DNS کا مسئلہ</translation>
+    </message>
+    <message>
+        <source>DNS leak</source>
+        <translation>DNS لیک</translation>
     </message>
 </context>
 <context>
@@ -1373,6 +1393,14 @@
     <message>
         <source>a site is blocked</source>
         <translation>ایک سائٹ بند ہے</translation>
+    </message>
+    <message>
+        <source>working, but this network&apos;s DNS lies about a site</source>
+        <translation>کام کر رہا ہے، لیکن اس نیٹ ورک کا DNS ایک سائٹ کے بارے میں غلط جواب دیتا ہے</translation>
+    </message>
+    <message>
+        <source>working, but this network&apos;s DNS is blocked</source>
+        <translation>کام کر رہا ہے، لیکن اس نیٹ ورک کا DNS بند ہے</translation>
     </message>
 </context>
 <context>

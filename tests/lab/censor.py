@@ -16,7 +16,10 @@ from tests.lab.topology import Topology
 FORWARD_BLOCKS = ("wireguard_port", "wireguard_payload", "openvpn_udp", "openvpn_tcp", "all_vpn")
 # Impairments of the client's access link (they also hit the ISP's own resolver).
 LINK_BLOCKS = ("link", "loss", "rate")
-NFT_BLOCKS = FORWARD_BLOCKS + LINK_BLOCKS
+# Rewrites of the client's traffic as it arrives (nat prerouting): every DNS packet, whatever
+# resolver it was sent to, is answered by the ISP's resolver.
+NAT_BLOCKS = ("dns_intercept",)
+NFT_BLOCKS = FORWARD_BLOCKS + LINK_BLOCKS + NAT_BLOCKS
 
 COUNTER_DIRECT = "client_direct_inet"
 COUNTER_ISP_DNS = "client_isp_dns"
@@ -48,6 +51,8 @@ def isp_ruleset(topo: Topology) -> str:
         f'add rule {tbl} isp_pre iifname "{cli}" ip daddr {t.CLIENT_GW} meta l4proto {{ tcp, udp }}'
         f' th dport 53 counter name "{COUNTER_ISP_DNS}"',
         *(f'add rule {tbl} isp_pre iifname "{cli}" jump {chain(name)}' for name in LINK_BLOCKS),
+        f"add chain {tbl} isp_dnat {{ type nat hook prerouting priority dstnat; policy accept; }}",
+        *(f'add rule {tbl} isp_dnat iifname "{cli}" jump {chain(name)}' for name in NAT_BLOCKS),
         f"add chain {tbl} isp_post {{ type filter hook postrouting priority filter; policy accept; }}",
         *(f'add rule {tbl} isp_post oifname "{cli}" jump {chain(name)}' for name in LINK_BLOCKS),
         # Leak guard: the ISP forwards only inside the lab range, never IPv6.
@@ -92,6 +97,8 @@ def block_rules(name: str, topo: Topology, *, arg: str | None = None) -> list[st
         return [f"ip daddr {servers} drop", f"ip saddr {servers} drop"]
     if name == "link":
         return ["drop"]
+    if name == "dns_intercept":
+        return [f"meta l4proto {{ tcp, udp }} th dport 53 dnat ip to {t.CLIENT_GW}"]
     if name == "loss":
         percent = int(arg or "0")
         if not 0 < percent <= 100:

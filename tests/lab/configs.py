@@ -127,15 +127,29 @@ def _inline(tag: str, path: Path) -> str:
     return f"<{tag}>\n{path.read_text().strip()}\n</{tag}>"
 
 
-def hosts_file(*, blackhole_all: bool, honest: bool) -> str:
+ISP_ANSWERS = ("sinkhole", "blockpage", "nxdomain", "honest")
+
+
+def hosts_file(*, blackhole_all: bool, honest: bool, answer: str = "sinkhole") -> str:
     """dnsmasq addn-hosts content for the lab names.
 
-    The honest resolver tells the truth. The ISP resolver always blackholes the blocked
-    site and, with blackhole_all, every lab name (the DNS-poisoning censor).
+    The honest resolver tells the truth. The ISP resolver always poisons the blocked site
+    and, with blackhole_all, blackholes every lab name (the DNS-poisoning censor). How it
+    poisons the blocked site is ``answer``: 0.0.0.0 (sinkhole), the address of a block page
+    (blockpage), or no such name (nxdomain: the name is left out, and dnsmasq is authoritative
+    for .test); ``honest`` tells the truth about it too, the moment before a DNS block lands.
     """
+    if answer not in ISP_ANSWERS:
+        raise ValueError(f"the ISP's answer must be one of {', '.join(ISP_ANSWERS)}, not {answer!r}")
     entries = {t.BLOCKED_HOST: t.BLOCKED_IP, t.CANARY_HOST: t.CANARY_IP}
     lines = []
     for host, ip in entries.items():
-        poisoned = not honest and (blackhole_all or host == t.BLOCKED_HOST)
-        lines.append(f"{'0.0.0.0' if poisoned else ip} {host}")
+        if honest:
+            lines.append(f"{ip} {host}")
+        elif blackhole_all:
+            lines.append(f"0.0.0.0 {host}")
+        elif host != t.BLOCKED_HOST or answer == "honest":
+            lines.append(f"{ip} {host}")
+        elif answer != "nxdomain":
+            lines.append(f"{'0.0.0.0' if answer == 'sinkhole' else t.BLOCKPAGE_IP} {host}")
     return "\n".join(lines) + "\n"

@@ -98,6 +98,8 @@ class Lab:
         self.client_gateway = t.CLIENT_GW
         self.isp_resolver_ip = t.CLIENT_GW
         self.honest_dns_ip = t.HONEST_DNS_IP
+        self.blockpage_ip = t.BLOCKPAGE_IP
+        self.blockpage_body = t.BLOCKPAGE_BODY
 
         self.blocked_host = t.BLOCKED_HOST
         self.blocked_ip = t.BLOCKED_IP
@@ -366,6 +368,37 @@ class Lab:
         """Make the ISP resolver answer 0.0.0.0 for every lab name, not just the blocked one."""
         self._set_dns(blackhole_all=True)
 
+    def isp_dns_answer(self, answer: str) -> None:
+        """How the ISP resolver poisons the blocked site: sinkhole (0.0.0.0, the default),
+        blockpage (the block page's address) or nxdomain."""
+        self._set_dns(blackhole_all=False, answer=answer)
+
+    def intercept_dns(self) -> None:
+        """Answer every DNS packet the client sends on its access link from the ISP resolver,
+        whatever address it was sent to (tunnelled lookups are untouched)."""
+        self._set_block("dns_intercept")
+
+    def set_client_resolver(self, address: str) -> None:
+        """Point the client's resolv.conf at ``address`` (the ISP resolver by default).
+
+        Written in place: `ip netns exec` bind-mounts this file, so processes already
+        running in the client namespace see the change."""
+        path = Path(self.topo.netns_etc_dir) / "resolv.conf"
+        text = f"nameserver {address}\noptions timeout:1 attempts:2\n"
+        if not path.exists():
+            path.write_text(text)
+        elif path.read_text() != text:
+            with path.open("r+") as f:
+                f.truncate(0)
+                f.write(text)
+
+    def isp_dns_queries_for(self, name: str) -> int:
+        """Lookups of ``name`` from the client that reached the ISP resolver (from its query log,
+        so intercepted ones sent to any address count too)."""
+        log = self.log_dir / "dns-isp.log"
+        needle = f"] {name} from {t.CLIENT_IP}"
+        return sum(1 for line in log.read_text(errors="replace").splitlines() if "query[" in line and needle in line)
+
     def unblock(self, name: str) -> None:
         """Undo one operation by name (see BLOCK_NAMES); undoing an inactive one is fine."""
         if name == "dns":
@@ -374,9 +407,11 @@ class Lab:
             self._nft(censor.set_block(self.topo, name, []))
 
     def unblock_all(self) -> None:
-        """Switch every censor operation off (the permanent site censorship stays)."""
+        """Switch every censor operation off (the permanent site censorship stays) and give the
+        client the ISP resolver again."""
         self._nft("".join(censor.set_block(self.topo, name, []) for name in censor.NFT_BLOCKS))
         self._set_dns(blackhole_all=False)
+        self.set_client_resolver(t.CLIENT_GW)
 
     def block(self, name: str, arg: str | None = None) -> None:
         """Generic form of the block_* methods (used by the CLI)."""
@@ -561,7 +596,8 @@ class Lab:
                 f"addr add {link.leaf_ip}/24 dev {link.leaf_if}",
                 f"link set {link.leaf_if} up",
             ]
-        leaf_cmds[topo.inet_ns] += [f"addr add {ip}/24 dev {topo.uplink_if}" for ip in (t.CANARY_IP, t.HONEST_DNS_IP)]
+        leaf_cmds[topo.inet_ns] += [f"addr add {ip}/24 dev {topo.uplink_if}"
+                                    for ip in (t.CANARY_IP, t.HONEST_DNS_IP, t.BLOCKPAGE_IP)]
         # Only the client has a default route (apps and OpenVPN's redirect-gateway want
         # one); servers know just the lab range, so stray traffic is unroutable.
         leaf_cmds[topo.client_ns].append(f"route add default via {t.CLIENT_GW}")
@@ -580,7 +616,7 @@ class Lab:
         # never used in the client namespace. Short timeouts keep blocked lookups quick.
         etc = Path(topo.netns_etc_dir)
         etc.mkdir(parents=True)
-        (etc / "resolv.conf").write_text(f"nameserver {t.CLIENT_GW}\noptions timeout:1 attempts:2\n")
+        self.set_client_resolver(t.CLIENT_GW)
         self.timings["network"] = time.monotonic() - started
 
     # ------------------------------------------------------------------ internals: servers
@@ -594,7 +630,8 @@ class Lab:
 
         waits: list[tuple[str, Callable[[], bool]]] = []
         ready_file = self.state_dir / "httpd.ready"
-        sites = [f"{t.BLOCKED_IP}={t.BLOCKED_BODY.hex()}", f"{t.CANARY_IP}={t.CANARY_BODY.hex()}"]
+        sites = [f"{t.BLOCKED_IP}={t.BLOCKED_BODY.hex()}", f"{t.CANARY_IP}={t.CANARY_BODY.hex()}",
+                 f"{t.BLOCKPAGE_IP}={t.BLOCKPAGE_BODY.hex()}"]
         self._spawn("httpd", topo.inet_ns, [
             sys.executable, str(_HERE / "httpd.py"), "--ready", str(ready_file),
             *(arg for site in sites for arg in ("--site", site)),
@@ -753,9 +790,9 @@ class Lab:
         counters = [item["counter"] for item in listing["nftables"] if "counter" in item]
         return int(counters[0]["packets"])
 
-    def _set_dns(self, *, blackhole_all: bool) -> None:
+    def _set_dns(self, *, blackhole_all: bool, answer: str = "sinkhole") -> None:
         """Rewrite the ISP resolver's hosts file and wait until dnsmasq has re-read it."""
-        text = configs.hosts_file(blackhole_all=blackhole_all, honest=False)
+        text = configs.hosts_file(blackhole_all=blackhole_all, honest=False, answer=answer)
         if self._isp_hosts.read_text() == text:
             return
         log = self.log_dir / "dns-isp.log"

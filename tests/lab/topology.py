@@ -29,6 +29,7 @@ INET_GW = "10.99.20.1"
 BLOCKED_IP = "10.99.20.2"
 CANARY_IP = "10.99.20.3"
 HONEST_DNS_IP = "10.99.20.53"
+BLOCKPAGE_IP = "10.99.20.80"  # where a DNS-poisoning ISP can send the blocked site instead: a block page
 INET_NET = "10.99.20.0/24"
 
 WG_PORT = 51820
@@ -47,6 +48,7 @@ CANARY_HOST = "canary.test"
 PUSHED_DOMAIN = "lab.test"  # the search domain the OpenVPN servers push
 BLOCKED_BODY = b"vpnswitch-lab: blocked site\n"
 CANARY_BODY = b"vpnswitch-lab: canary\n"
+BLOCKPAGE_BODY = b"vpnswitch-lab: this site is blocked by your network\n"
 
 
 @dataclass(frozen=True)

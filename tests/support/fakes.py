@@ -15,6 +15,7 @@ from typing import Any
 from tests.support.sim import SimLoop
 from vpnswitch.backends.base import Backend, BackendContext, BackendStatus
 from vpnswitch.core.config import ProbeTarget, Profile
+from vpnswitch.core.dnshealth import DnsFinding
 from vpnswitch.core.errors import AppMissing, AuthFailed, BackendError
 from vpnswitch.core.model import RoundResult, Route, TargetResult, Transport
 from vpnswitch.system.netinfo import Counters, Underlay
@@ -50,6 +51,10 @@ class World:
         self.rng = random.Random(seed)
         self.traffic_bps = 0  # user traffic on the active tunnel, bytes per second each way
         self.up_at_once: list[int] = []
+        # What the network's DNS does (a finding every round through a working tunnel carries), and the
+        # resolvers asked outside the tunnel.
+        self.dns: DnsFinding | None = None
+        self.dns_leak: tuple[str, ...] = ()
 
     def profile(self, name: str) -> FakeProfileState:
         return self.profiles.setdefault(name, FakeProfileState())
@@ -147,7 +152,9 @@ class FakeProber:
                 slowest = timeout
                 results.append(TargetResult(target.url, target.role, False, None, None, "timed out"))
         self.world.loop.spend(slowest)
-        return RoundResult(tuple(results), started)
+        carried = any(r.ok for r in results)
+        return RoundResult(tuple(results), started, dns=self.world.dns if carried else None,
+                           dns_leak=self.world.dns_leak if carried else ())
 
 
 class FakeSensors:

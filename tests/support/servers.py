@@ -11,6 +11,7 @@ import ipaddress
 import select
 import socket
 import socketserver
+import ssl
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +28,7 @@ class _SiteHandler(BaseHTTPRequestHandler):
         status = 204 if self.path.startswith("/generate_204") else 200
         if self.path.startswith("/status/"):
             status = int(self.path.rsplit("/", 1)[1])
-        body = b"" if status == 204 else b"vpnswitch test site\n"
+        body = b"" if status == 204 else server.body
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -38,15 +39,26 @@ class _SiteHandler(BaseHTTPRequestHandler):
 
 
 class HttpSite:
-    def __init__(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _SiteHandler)
+    """``address``/``port``/``body``: another loopback address and the same port make a block page."""
+
+    def __init__(self, address: str = "127.0.0.1", port: int = 0, body: bytes = b"vpnswitch test site\n",
+                 tls: tuple[str, str] | None = None) -> None:
+        """``tls``: (certificate chain file, key file) to serve HTTPS."""
+        self.address = address
+        self.scheme = "https" if tls else "http"
+        self.server = ThreadingHTTPServer((address, port), _SiteHandler)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.server.hits = 0  # type: ignore[attr-defined]
+        self.server.body = body  # type: ignore[attr-defined]
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://{self.address}:{self.port}{path}"
 
     def __enter__(self) -> HttpSite:
         self.thread.start()

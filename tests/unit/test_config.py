@@ -85,6 +85,9 @@ def test_round_trip_is_lossless() -> None:
         ({"timings": {"probe_interval_min": 60, "probe_interval_max": 30}},
          "timings.probe_interval_min: must not be larger than probe_interval_max"),
         ({"behaviour": {"preference": "fast"}}, "behaviour.preference: must be one of speed, privacy"),
+        ({"behaviour": {"tunnel_resolvers": ["dns.example"]}},
+         'behaviour.tunnel_resolvers: must hold IP addresses only (not "dns.example")'),
+        ({"behaviour": {"tunnel_resolvers": []}}, "behaviour.tunnel_resolvers: must be a non-empty list"),
         ({"version": 99}, "version: 99 was written by a newer vpnswitch"),
         ({"profile": []}, 'profile: unknown field (did you mean "profiles"?)'),
     ],
@@ -243,3 +246,9 @@ def test_way_out_is_optional_checked_and_kept() -> None:
     data["profiles"][0]["way_out"] = "fast"
     with pytest.raises(ConfigError, match=r"profiles\[0\]\.way_out: must be one of plain, obfuscated, tor, registered"):
         config_from_dict(data, CATALOG)
+
+
+def test_tunnel_resolvers_are_kept() -> None:
+    config = config_from_dict({**GOOD, "behaviour": {"tunnel_resolvers": ["10.99.20.53", "2606:4700::1111"]}}, CATALOG)
+    assert config.behaviour.tunnel_resolvers == ("10.99.20.53", "2606:4700::1111")
+    assert config_from_dict(config_to_dict(config), CATALOG) == config

@@ -22,6 +22,7 @@ from vpnswitch.backends.openvpn.management import (
     StateChange,
     credential_commands,
     parse_notification,
+    pushed_dns,
     quote,
 )
 from vpnswitch.core.errors import BackendError
@@ -306,3 +307,15 @@ def test_unix_connect_gives_up_when_the_process_died(tmp_path: Path) -> None:
         client.connect_unix(tmp_path / "absent.sock", 5.0, alive=lambda: False)
     with pytest.raises(BackendError, match="could not reach"):
         client.connect_unix(tmp_path / "absent.sock", 0.2)
+
+
+def test_pushed_resolvers_are_kept_from_the_push_reply() -> None:
+    """The recorded server pushed no DNS; the same line with the options a server that does adds."""
+    assert replay("auth-ok-tcp.txt").state.dns == ()
+    [recorded] = [line for line in received("auth-ok-tcp.txt") if "PUSH_REPLY" in line]
+    with_dns = recorded.replace("PUSH_REPLY,", "PUSH_REPLY,dhcp-option DNS 10.99.20.53,dhcp-option DOMAIN lab.test,"
+                                "dhcp-option DNS6 2001:db8::53,")
+    tracker = SessionTracker()
+    tracker.feed(parse_notification(with_dns))
+    assert tracker.state.dns == ("10.99.20.53", "2001:db8::53")
+    assert pushed_dns("dhcp-option DNS 10.0.0.1") == ()  # only a push reply counts

@@ -135,6 +135,9 @@ class Behaviour:
     failback: bool = True
     per_network_memory: bool = True
     preference: Preference = "speed"
+    # Resolvers asked THROUGH a tunnel that brings none of its own, to learn where a site really is (and tell a
+    # poisoned network resolver from a dead tunnel). The tunnel hides the questions from the network.
+    tunnel_resolvers: tuple[str, ...] = ("1.1.1.1", "9.9.9.9")
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,32 @@ def _parse_behaviour(raw: object, problems: _Problems) -> Behaviour:
         failback=_get_bool(raw, "failback", True, "behaviour", problems),
         per_network_memory=_get_bool(raw, "per_network_memory", True, "behaviour", problems),
         preference=preference,
+        tunnel_resolvers=_get_resolvers(raw, problems),
     )
+
+
+def _get_resolvers(raw: Mapping[str, Any], problems: _Problems) -> tuple[str, ...]:
+    default = Behaviour.tunnel_resolvers
+    value = raw.get("tunnel_resolvers", list(default))
+    where = "behaviour.tunnel_resolvers"
+    if not isinstance(value, list) or not value:
+        problems.add(where, f"must be a non-empty list of IP addresses, e.g. {json.dumps(list(default))}")
+        return default
+    bad = [v for v in value if not isinstance(v, str) or not _is_ip(v)]
+    if bad:
+        problems.add(where, f"must hold IP addresses only (not {json.dumps(bad[0])}), e.g. {json.dumps(list(default))}")
+        return default
+    return tuple(value)
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_desktop(raw: object, problems: _Problems) -> Desktop:
@@ -407,7 +435,7 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         ],
         "targets": [{"url": t.url, "role": t.role, "expect": list(t.expect)} for t in config.targets],
         "timings": asdict(config.timings),
-        "behaviour": asdict(config.behaviour),
+        "behaviour": {**asdict(config.behaviour), "tunnel_resolvers": list(config.behaviour.tunnel_resolvers)},
         "desktop": asdict(config.desktop),
     }
 

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from vpnswitch.core import health, policy
+from vpnswitch.core import dnshealth, health, policy
 from vpnswitch.core.config import Timings
 from vpnswitch.core.model import (
     Action,
@@ -106,6 +106,8 @@ class EngineState:
     ready_hot_standbys: frozenset[str] = frozenset()  # derived from the runtime's HotStandby records
     stalled: bool = False  # the tunnel's traffic stalled since the last good round (passive evidence)
     asleep: bool = False  # between "about to sleep" and the wake-up: failures then are the sleep's doing
+    dns: str = ""  # what the network's DNS does wrong (or that lookups leave outside the tunnel), for people
+    dns_told: frozenset[str] = frozenset()  # DNS problems already told, so each is told once, not every round
 
     @property
     def active(self) -> str | None:
@@ -167,7 +169,7 @@ def _timings(s: EngineState) -> Timings:
 def _reset_evidence(s: EngineState) -> EngineState:
     return replace(
         s, outcomes=(), last_result=None, verdict=Verdict.UNKNOWN, trouble_since=None,
-        rounds_in_flight=frozenset(), round_floor=s.round_seq, burst=0, stalled=False,
+        rounds_in_flight=frozenset(), round_floor=s.round_seq, burst=0, stalled=False, dns="",
     )
 
 
@@ -645,7 +647,8 @@ def _verify_round(s: EngineState, phase: Verifying, result: RoundResult, now: fl
     if outcome in (Outcome.OK, Outcome.DEGRADED, Outcome.BLOCKED_TARGET):
         s = replace(s, outcomes=(outcome,))
         s = _verified(s, phase.profile, now, out)
-        return replace(s, verdict=health.verdict_for(s.outcomes, 99, 99))
+        s = replace(s, verdict=health.verdict_for(s.outcomes, 99, 99))
+        return _note_dns(s, phase.profile, result, out)
     failed = phase.failed_rounds + 1
     t = _timings(s)
     if failed < t.failure_rounds:
@@ -671,7 +674,7 @@ def _connected_round(s: EngineState, phase: Connected, result: RoundResult, now:
         q = s.quarantine.get(phase.profile)
         if q is not None and now - phase.since >= HEALTHY_RESETS_STRIKES_AFTER:
             s = replace(s, quarantine={k: v for k, v in s.quarantine.items() if k != phase.profile})
-        return _schedule_probe(s, now, out)
+        return _schedule_probe(_note_dns(s, phase.profile, result, out), now, out)
     if s.trouble_since is None:
         s = replace(s, trouble_since=result.started)
     if verdict in (Verdict.FAILING, Verdict.LEAKING, Verdict.BLOCKED_TARGET):
@@ -688,6 +691,45 @@ def _connected_round(s: EngineState, phase: Connected, result: RoundResult, now:
     s = replace(s, verdict=Verdict.DEGRADED)
     # Suspicion: look again soon instead of at the next jittered round.
     return _schedule_probe(s, now, out, t.confirm_delay)
+
+
+def _note_dns(s: EngineState, profile: str, result: RoundResult, out: _Out) -> EngineState:
+    """What a round that found the tunnel working says about DNS: named in the verdict, told once, never a switch.
+
+    A poisoned or failing network resolver is the network's doing: every tunnel that leaves DNS to it gets
+    the same answer, so switching would only walk through the profiles (the tunnel itself was judged by the
+    address its own resolvers gave). Lookups that leave outside the tunnel are a leak of their own, told with
+    the fix for this kind of profile.
+    """
+    info = s.config.profile(profile)
+    backend = info.backend if info is not None else ""
+    finding = result.dns
+    notes: list[str] = []
+    if finding is not None and finding.is_dns_problem:
+        if s.verdict is Verdict.HEALTHY:
+            s = replace(s, verdict=Verdict.DNS_POISONED if finding.state is dnshealth.DnsState.POISONED
+                        else Verdict.DNS_BLOCKED)
+        problem = dnshealth.describe(finding)
+        fix = dnshealth.fix_for(backend, profile)
+        notes.append(f"{problem[0].upper()}{problem[1:]}. {fix}")
+        key = f"{profile}|{finding.state}|{finding.host}|{finding.how}"
+        if key not in s.dns_told:
+            title = ("This network's DNS lies about a site" if finding.state is dnshealth.DnsState.POISONED
+                     else "This network's DNS is blocked")
+            out(Notify("dns", title, f"{notes[-1]} The VPN itself works, so vpnswitch stays on {profile}."),
+                Record("dns", {"profile": profile, "state": str(finding.state), "host": finding.host,
+                               "how": finding.how, "resolver": finding.system.server,
+                               "answer": list(finding.system.addresses), "message": notes[-1]}))
+            s = replace(s, dns_told=s.dns_told | {key})
+    if result.dns_leak:
+        leak = dnshealth.describe_leak(result.dns_leak, profile, backend)
+        notes.append(leak)
+        key = f"{profile}|leak|{','.join(result.dns_leak)}"
+        if key not in s.dns_told:
+            out(Notify("dns", f"DNS lookups leave outside {profile}", leak),
+                Record("dns-leak", {"profile": profile, "resolvers": list(result.dns_leak), "message": leak}))
+            s = replace(s, dns_told=s.dns_told | {key})
+    return replace(s, dns=" ".join(notes))
 
 
 def _timer(s: EngineState, name: str, token: int, now: float, out: _Out) -> EngineState:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from vpnswitch.core.config import Timings, WayOut
+from vpnswitch.core.dnshealth import DnsFinding
 
 RouteKind = Literal["tunnel", "proxy"]
 Transport = Literal["udp", "tcp", "obfuscated", "proxy", "unknown"]
@@ -25,6 +26,7 @@ class Route:
     kind: RouteKind
     interface: str | None = None
     proxy: str | None = None
+    dns: tuple[str, ...] = ()  # the tunnel's own resolvers (WireGuard's "DNS =", pushed by an OpenVPN server)
 
     def describe(self) -> str:
         return f"interface {self.interface}" if self.kind == "tunnel" else f"proxy {self.proxy}"
@@ -38,6 +40,10 @@ class Verdict(StrEnum):
     DOWN = "down"
     LEAKING = "leaking"
     BLOCKED_TARGET = "blocked-target"
+    # The tunnel works; the network's resolver lies about a target or fails. Never a reason to switch:
+    # every tunnel that leaves DNS to the network would get the same answer.
+    DNS_POISONED = "dns-poisoned"
+    DNS_BLOCKED = "dns-blocked"
 
 
 class Outcome(StrEnum):
@@ -71,6 +77,8 @@ class RoundResult:
     targets: tuple[TargetResult, ...]
     started: float
     leak: str = ""  # why traffic would leak, when the egress check found it would
+    dns: DnsFinding | None = None  # what the network's DNS does to the targets, the worst first
+    dns_leak: tuple[str, ...] = ()  # the system's resolvers that are asked outside the tunnel
 
     @property
     def failed_urls(self) -> tuple[str, ...]:

@@ -102,7 +102,8 @@ def build_snapshot(state: EngineState, profiles: tuple[Profile, ...], *, broken:
         targets = tuple(TargetStatus(r.url, r.role, r.ok, r.status, r.latency_ms, r.error)
                         for r in s.last_result.targets)
     last_check = iso(wall - (now - s.last_check_at)) if s.last_check_at is not None else None
-    message = s.phase.message if phase_name == "error" else ""  # type: ignore[union-attr]
+    # Otherwise what the network's DNS does wrong, if anything: the tunnel works, but people must hear it.
+    message = s.phase.message if phase_name == "error" else s.dns  # type: ignore[union-attr]
     return Snapshot(
         state=s.state_name, active=active, verdict=str(s.verdict), paused=s.paused, holding=s.hold,
         network=s.network, profiles=tuple(statuses), last_check=last_check, targets=targets,

@@ -101,7 +101,7 @@ class Instance:
                                         login_restore=login_restore_item(paths.login_items_home))
         self.context = BackendContext(runner=runner, secrets=self.secrets, clock=self.clock,
                                       work_dir=paths.cache_dir, system_proxy=self.system_proxy)
-        self.prober = HttpProber()
+        self.prober = HttpProber(tunnel_resolvers=lambda: self.runtime.config.behaviour.tunnel_resolvers)
         self.runtime = Runtime(
             config,
             loop=self.loop,

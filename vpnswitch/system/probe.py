@@ -1,32 +1,41 @@
 """Active probes: small HTTP(S) requests through exactly one profile's route.
 
 Through a tunnel, sockets are bound to the tunnel's source address (and, where allowed, to the device), so
-a probe can never succeed by leaking out of the underlay. Through a proxy, DNS is resolved by the proxy
-(socks5h), so a poisoned local resolver cannot fake a success either. The egress check asks the OS which
-interface ordinary traffic to each target would take.
+a probe can never succeed by leaking out of the underlay. A target given by name is resolved through the
+tunnel and asked at that address, while the system resolver's answer is compared with it
+(``system/dnsprobe.py``): a poisoned network resolver then reads as a DNS problem, not as a dead tunnel.
+Through a proxy, DNS is resolved by the proxy (socks5h), so a poisoned local resolver cannot fake a success
+either. The egress check asks the OS which interface ordinary traffic to each target would take, and which
+the system's resolvers' queries would take.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from vpnswitch.core.config import ProbeTarget
+from vpnswitch.core import dnshealth
+from vpnswitch.core.config import Behaviour, ProbeTarget
 from vpnswitch.core.model import TIMED_OUT, RoundResult, Route, TargetResult
-from vpnswitch.system import netinfo
+from vpnswitch.system import dnsclient, dnsprobe, netinfo
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Mozilla/5.0"  # a probe should look like any browser request, not announce itself
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+# Asked through a tunnel that brings no resolvers of its own (a WireGuard file without "DNS =").
+DEFAULT_TUNNEL_RESOLVERS = Behaviour().tunnel_resolvers
+RESOLVED_UPSTREAMS = Path("/run/systemd/resolve/resolv.conf")
 
 
 class _BoundAdapter(HTTPAdapter):
@@ -111,16 +120,23 @@ def _short_error(exc: Exception) -> str:
     return text
 
 
-def leak_check(route: Route, targets: Sequence[ProbeTarget]) -> str:
-    """Would ordinary traffic to the targets leave through this tunnel? '' when it would."""
+def leak_check(route: Route, targets: Sequence[ProbeTarget],
+               addresses: Mapping[str, Sequence[str]] | None = None) -> str:
+    """Would ordinary traffic to the targets leave through this tunnel? '' when it would.
+
+    ``addresses``: where each host really is (resolved through the tunnel). A host without one is looked up
+    the ordinary way, but a sinkhole answer (0.0.0.0, loopback) is a DNS problem the DNS check reports, not
+    a route that leaks: "traffic would leave through lo" would be the wrong alarm.
+    """
     if route.kind != "tunnel" or not route.interface:
         return ""
     for target in targets:
         host = netinfo.host_of(target.url)
         if not host:
             continue
-        address = host if netinfo.is_ip(host) else _resolve(host)
-        if address is None:
+        known = (addresses or {}).get(host)
+        address = host if netinfo.is_ip(host) else (known[0] if known else _resolve(host))
+        if address is None or (not netinfo.is_ip(host) and not known and dnshealth.is_sinkhole(address)):
             continue
         egress = netinfo.egress_interface(address)
         if egress is not None and egress != route.interface:
@@ -144,9 +160,19 @@ class HttpProber:
     # each round needs one thread per target plus the egress check. A smaller pool would queue the later rounds
     # behind the earlier ones' timeouts and delay the verdict by a whole probe timeout. Threads start on demand.
     def __init__(self, max_workers: int = 32,
-                 leak_checker: Callable[[Route, Sequence[ProbeTarget]], str] = leak_check):
+                 leak_checker: Callable[..., str] = leak_check,
+                 tunnel_resolvers: Sequence[str] | Callable[[], Sequence[str]] = DEFAULT_TUNNEL_RESOLVERS,
+                 resolv_conf: Path = dnsclient.RESOLV_CONF,
+                 resolved_upstreams: Path = RESOLVED_UPSTREAMS,
+                 dns_port: int = 53, ca_file: str | None = None):
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
         self._leak_checker = leak_checker
+        # A callable reads the current settings each round (they can change while running).
+        self._tunnel_resolvers = tunnel_resolvers
+        self._resolv_conf = resolv_conf
+        self._resolved_upstreams = resolved_upstreams
+        self._resolve = functools.partial(dnsclient.resolve, port=dns_port)  # another port only in tests
+        self._ca_file = ca_file  # certificates to trust for pinned HTTPS probes instead of certifi's (tests)
 
     def run_round(self, route: Route, targets: Sequence[ProbeTarget], timeout: float, started: float) -> RoundResult:
         try:
@@ -155,21 +181,89 @@ class HttpProber:
             failed = tuple(TargetResult(t.url, t.role, False, None, None, str(exc)) for t in targets)
             return RoundResult(failed, started)
         try:
-            futures = [self._pool.submit(probe_target, session, t, timeout) for t in targets]
-            leak_future = self._pool.submit(self._leak_checker, route, targets)
-            # A hung DNS lookup is not covered by requests' timeouts: give up on the round's own deadline.
-            everything: list[Future[Any]] = [*futures, leak_future]
-            wait(everything, timeout=2 * timeout + 0.5)
-            results = []
-            for target, future in zip(targets, futures, strict=True):
-                if future.done() and future.exception() is None:
-                    results.append(future.result())
+            dns_route = self._dns_route(route)
+            # A hung DNS lookup is not covered by requests' timeouts: give up on the round's own deadline, which
+            # leaves room for the lookup through the tunnel before the probe.
+            budget = 2 * timeout + 2.5
+            deadline = time.monotonic() + budget
+            futures: list[Future[Any]] = []
+            for target in targets:
+                host = netinfo.host_of(target.url) or ""
+                if dns_route is not None and host and not netinfo.is_ip(host):
+                    futures.append(self._pool.submit(
+                        dnsprobe.check_target, target, dns_route, timeout, resolve=self._resolve,
+                        fallback=functools.partial(probe_target, session), deadline=deadline))
                 else:
+                    futures.append(self._pool.submit(probe_target, session, target, timeout))
+            wait(futures, timeout=budget)
+            results: list[TargetResult] = []
+            findings: list[dnshealth.DnsFinding] = []
+            addresses: dict[str, Sequence[str]] = {}
+            for target, future in zip(targets, futures, strict=True):
+                if not future.done() or future.exception() is not None:
                     results.append(TargetResult(target.url, target.role, False, None, None, TIMED_OUT))
+                    continue
+                value = future.result()
+                if isinstance(value, dnsprobe.TargetCheck):
+                    results.append(value.result)
+                    findings.append(value.finding)
+                    if value.tunnel_addresses:
+                        addresses[netinfo.host_of(target.url) or ""] = value.tunnel_addresses
+                else:
+                    results.append(value)
+            leak_future = self._pool.submit(self._leak_checker, route, targets, addresses) if addresses \
+                else self._pool.submit(self._leak_checker, route, targets)
+            wait([leak_future], timeout=timeout + 0.5)
             leak = leak_future.result() if leak_future.done() and leak_future.exception() is None else ""
-            return RoundResult(tuple(results), started, leak)
+            dns_leak = self._dns_leak(dns_route.interface) if dns_route else ()
+            return RoundResult(tuple(results), started, leak, dnshealth.worst(findings), dns_leak)
         finally:
             session.close()
 
+    def _dns_route(self, route: Route) -> dnsprobe.DnsRoute | None:
+        """How to resolve through this route; None for proxies (they resolve remotely) or without an address."""
+        if route.kind != "tunnel" or not route.interface:
+            return None
+        source = netinfo.interface_ipv4(route.interface)
+        if source is None:
+            return None
+        fallback = self._tunnel_resolvers() if callable(self._tunnel_resolvers) else self._tunnel_resolvers
+        resolvers = dnsprobe.tunnel_resolvers(route, fallback)
+        return dnsprobe.DnsRoute(route.interface, source, resolvers,
+                                 tuple(dnsclient.system_resolvers(self._resolv_conf)), self._ca_file)
+
+    def _upstreams(self) -> tuple[list[str], bool]:
+        """Where the system's lookups go: resolv.conf's servers, or (True) the servers behind a local stub.
+
+        Behind systemd-resolved's stub that is every link's servers (its own resolv.conf).
+        """
+        servers = dnsclient.system_resolvers(self._resolv_conf)
+        if servers and all(ipaddress_is_loopback(s) for s in servers):
+            return dnsclient.system_resolvers(self._resolved_upstreams), True
+        return servers, False
+
+    def _dns_leak(self, interface: str) -> tuple[str, ...]:
+        """The system's resolvers asked outside the tunnel.
+
+        Behind a stub, a warning is given only when none of its servers is reached through the tunnel (the
+        tunnel brought no DNS at all): with servers on both, the stub's own per-link routing decides (what
+        NetworkManager's dns-priority sets), which this cannot see, and a warning that stayed after the fix
+        would be worse than none.
+        """
+        servers, behind_stub = self._upstreams()
+        outside = dnsprobe.resolvers_outside(interface, servers)
+        if behind_stub and len(outside) < len([s for s in servers if not ipaddress_is_loopback(s)]):
+            return ()
+        return tuple(outside)
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def ipaddress_is_loopback(address: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

@@ -9,7 +9,7 @@ from typing import Any
 
 # Kinds shown in the timeline. "state" and "config" are bookkeeping: every switch already tells the story.
 TIMELINE_KINDS = ("switch", "connected", "verdict", "verify-failed", "connect-failed", "disconnect-failed", "error",
-                  "hold", "exhausted", "offline", "online", "suspending", "resumed", "user")
+                  "hold", "exhausted", "offline", "online", "suspending", "resumed", "user", "dns", "dns-leak")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ class TrayNotifier:
         self.tray = tray
 
     def show(self, note: Note) -> None:
-        icon = (QSystemTrayIcon.MessageIcon.Warning if note.kind in ("failure", "error")
+        icon = (QSystemTrayIcon.MessageIcon.Warning if note.kind in ("failure", "error", "dns")
                 else QSystemTrayIcon.MessageIcon.Information)
         self.tray.showMessage(note.title, note.message, icon, EXPIRE_MS)
 

@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 # Which title wins when several notifications are merged: a switch message already says why it happened.
-PRIORITY = {"switch": 5, "error": 4, "failure": 3, "recovered": 2, "info": 1}
+PRIORITY = {"switch": 5, "error": 4, "failure": 3, "dns": 3, "recovered": 2, "info": 1}
 MAX_LINES = 3
 
 

@@ -25,7 +25,7 @@ def icon_state(snapshot: Snapshot) -> IconState:
     if state == "connected":
         if verdict == "healthy":
             return "healthy"
-        if verdict in ("degraded", "blocked-target", "failing"):
+        if verdict in ("degraded", "blocked-target", "failing", "dns-poisoned", "dns-blocked"):
             return "degraded"
         if verdict in ("down", "leaking"):
             return "down"

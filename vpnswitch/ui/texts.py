@@ -19,6 +19,8 @@ VERDICTS = {
     "down": QT_TRANSLATE_NOOP("Verdict", "down"),
     "leaking": QT_TRANSLATE_NOOP("Verdict", "leaking outside the VPN"),
     "blocked-target": QT_TRANSLATE_NOOP("Verdict", "a site is blocked"),
+    "dns-poisoned": QT_TRANSLATE_NOOP("Verdict", "working, but this network's DNS lies about a site"),
+    "dns-blocked": QT_TRANSLATE_NOOP("Verdict", "working, but this network's DNS is blocked"),
 }
 
 PROFILE_STATES = {
@@ -59,6 +61,8 @@ HISTORY_KINDS = {
     "suspending": QT_TRANSLATE_NOOP("HistoryKind", "going to sleep"),
     "resumed": QT_TRANSLATE_NOOP("HistoryKind", "woke from sleep"),
     "user": QT_TRANSLATE_NOOP("HistoryKind", "your action"),
+    "dns": QT_TRANSLATE_NOOP("HistoryKind", "DNS problem"),
+    "dns-leak": QT_TRANSLATE_NOOP("HistoryKind", "DNS leak"),
 }
 
 # Backend names that are words rather than brands; brands (WireGuard, Mullvad VPN, …) are shown as they are.
@@ -187,6 +191,12 @@ ENGINE_TITLES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^No profiles$"), _engine(QT_TRANSLATE_NOOP("Engine", "No profiles"))),
     (re.compile(r"^Every profile needs attention$"),
      _engine(QT_TRANSLATE_NOOP("Engine", "Every profile needs attention"))),
+    (re.compile(r"^This network's DNS lies about a site$"),
+     _engine(QT_TRANSLATE_NOOP("Engine", "This network's DNS lies about a site"))),
+    (re.compile(r"^This network's DNS is blocked$"),
+     _engine(QT_TRANSLATE_NOOP("Engine", "This network's DNS is blocked"))),
+    (re.compile(r"^DNS lookups leave outside (.+)$"),
+     _engine(QT_TRANSLATE_NOOP("Engine", "DNS lookups leave outside %1"))),
 ]
 
 

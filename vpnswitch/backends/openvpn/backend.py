@@ -40,7 +40,7 @@ from vpnswitch.core.config import Profile
 from vpnswitch.core.errors import AuthFailed, BackendError
 from vpnswitch.core.model import Route, Transport
 from vpnswitch.core.params import Param, field_keys
-from vpnswitch.system import configrules, privileged
+from vpnswitch.system import configrules, netinfo, privileged
 from vpnswitch.system.privileged import OpenVpnLaunch, Ops
 from vpnswitch.system.runner import ManagedProcess
 
@@ -406,14 +406,15 @@ class OpenVpnBackend(Backend):
         return BackendStatus("connecting", state.state.lower() + (f" ({state.desc})" if state.desc else ""))
 
     def route(self) -> Route:
-        device = self._live().device
+        live = self._live()
+        device = live.device
         if not device:
             try:
                 explicit, _ = configrules.ovpn_device(self._read_config())
             except BackendError:
                 explicit = None
             device = explicit or self._dev
-        return Route("tunnel", interface=device)
+        return Route("tunnel", interface=device, dns=tuple(d for d in live.dns if netinfo.is_ip(d)))
 
     def transport(self) -> Transport:
         try:

@@ -153,6 +153,18 @@ def credential_commands(prompt: PasswordPrompt, username: str | None, password: 
 # ---------------------------------------------------------------------------------------- live state
 
 _DEVICE = (re.compile(r"TUN/TAP device (\S+) opened"), re.compile(r"Opened utun device (\S+)"))
+_PUSHED_DNS = re.compile(r"(?:^|,)dhcp-option DNS6? ([0-9A-Fa-f.:]+)")
+
+
+def pushed_dns(message: str) -> tuple[str, ...]:
+    """The resolvers in a ``PUSH_REPLY`` log line (``dhcp-option DNS``/``DNS6``), in order; () for other lines.
+
+    OpenVPN on Linux does not apply them by itself; vpnswitch asks them through the tunnel to learn where a
+    site really is.
+    """
+    if "PUSH_REPLY" not in message:
+        return ()
+    return tuple(m.group(1) for m in _PUSHED_DNS.finditer(message.split("PUSH_REPLY", 1)[1]))
 
 
 @dataclass(frozen=True)
@@ -169,6 +181,7 @@ class LiveState:
     auth_failed: bool = False
     unsupported: str = ""  # a request vpnswitch cannot answer (challenge/response, key passphrase…)
     device: str = ""
+    dns: tuple[str, ...] = ()  # the resolvers the server pushed
     closed: bool = False  # the management connection ended (openvpn exited, normally)
 
 
@@ -211,6 +224,9 @@ class SessionTracker:
                     match = pattern.search(event.message)
                     if match:
                         self._update(device=match.group(1))
+                dns = pushed_dns(event.message)
+                if dns:
+                    self._update(dns=dns)
             case _:
                 pass
 

@@ -123,6 +123,7 @@ class WireGuardBackend(Backend):
         self._ops: Ops | None = None
         self._watch: _HandshakeWatch | None = None
         self._was_up = False
+        self._dns: tuple[str, ...] = ()  # the config's "DNS =" resolvers (addresses; search domains left out)
 
     # ------------------------------------------------------------------------------------ parameters
 
@@ -242,6 +243,7 @@ class WireGuardBackend(Backend):
             if problems:
                 raise BackendError(f"{path} cannot be used: " + "; ".join(problems), fatal=True)
         facts = configrules.wg_config_facts(text)
+        self._dns = tuple(d for d in facts.dns if netinfo.is_ip(d))
         if facts.dns and self.platform.startswith("linux") and shutil.which(
                 "resolvconf", path=os.pathsep.join([os.environ.get("PATH", ""), *privileged.EXTRA_BIN_DIRS])) is None:
             raise AppMissing(
@@ -284,7 +286,7 @@ class WireGuardBackend(Backend):
         return BackendStatus("connected", f"interface {self.interface()} is up")
 
     def route(self) -> Route:
-        return Route("tunnel", interface=self.interface())
+        return Route("tunnel", interface=self.interface(), dns=self._dns)
 
     def transport(self) -> Transport:
         return "udp"
